@@ -1,0 +1,41 @@
+"""kzcausal: causal and Bayesian analysis of regional panel data.
+
+Built first for Kazakhstan's internal-migration research, usable for any country's
+regions: validated region x year panels, difference-in-differences with honest
+few-cluster inference, and hierarchical Bayesian elasticities.
+"""
+
+from . import datasets
+from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
+from .errors import (
+    ConvergenceWarning,
+    DataFileError,
+    HarmonizationError,
+    HarmonizationWarning,
+    KzCausalError,
+    PanelError,
+    RegionNameError,
+    SpecificationError,
+)
+from .panel import RegionPanel, read_panel
+from .typology import classify_regions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RegionPanel",
+    "read_panel",
+    "load_kazakhstan",
+    "simulate_panel",
+    "SimulationTruth",
+    "classify_regions",
+    "datasets",
+    "KzCausalError",
+    "DataFileError",
+    "PanelError",
+    "RegionNameError",
+    "HarmonizationError",
+    "SpecificationError",
+    "HarmonizationWarning",
+    "ConvergenceWarning",
+]

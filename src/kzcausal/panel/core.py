@@ -1,0 +1,685 @@
+"""``RegionPanel``: one validated region x year panel, and ``read_panel`` that builds it."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import (
+    DroppedRowsWarning,
+    HarmonizationError,
+    HarmonizationWarning,
+    PanelError,
+    RegionNameError,
+    SpecificationError,
+    show_rows,
+)
+from .io import is_year_label, load_table, parse_numbers
+from .regions import BOUNDARY_CHANGES, canonical_region, closest_regions, regions_at
+
+__all__ = ["RegionPanel", "read_panel", "COUNT_VARIABLES", "DERIVED_INDICATORS"]
+
+#: Additive variables: they sum over merged regions and must be finite and >= 0.
+COUNT_VARIABLES: tuple[str, ...] = ("arrivals", "departures", "population", "grp")
+
+#: Indicators derived from counts: name -> (inputs, description).
+DERIVED_INDICATORS: dict[str, tuple[tuple[str, ...], str]] = {
+    "attractiveness_index": (("arrivals", "departures"),
+                             "interregional arrivals / departures (paper 000's IMP)"),
+    "net_migration": (("arrivals", "departures"), "arrivals - departures (persons)"),
+    "in_migration_rate": (("arrivals", "population"), "arrivals per 1,000 population"),
+    "out_migration_rate": (("departures", "population"), "departures per 1,000 population"),
+    "grp_per_capita": (("grp", "population"), "GRP / population (GRP units per person)"),
+}
+
+Missing = Literal["raise", "drop"]
+
+
+@dataclass(frozen=True, eq=False)
+class RegionPanel:
+    """A validated region x year panel with counts and the indicators derived from them.
+
+    Build it with :func:`read_panel` (or :meth:`from_xarray`); it is immutable:
+    every transformation returns a new panel. Rows are sorted by region, then year,
+    with no duplicate region-years and, unless allowed, no gaps inside a region's span.
+
+    Attributes
+    ----------
+    regions_scheme
+        ``"kazakhstan"`` when region names were matched to Kazakhstan's regions,
+        ``None`` for arbitrary unit names.
+    boundaries
+        The year whose region boundaries the panel follows, when known
+        (after :meth:`harmonize`), else ``None`` (as published).
+    sources
+        Where the data come from; simulated panels say so here.
+    units
+        Units of measurement by variable, where known.
+    dropped
+        Rows removed on purpose while reading, with the reason for each.
+    notes
+        What the reader did to the table besides parsing (headers removed, ...).
+    simulated
+        ``True`` for panels made by :func:`kzcausal.simulate_panel`.
+    """
+
+    _data: pd.DataFrame = field(repr=False)
+    regions_scheme: str | None = "kazakhstan"
+    boundaries: int | None = None
+    sources: tuple[str, ...] = ()
+    units: Mapping[str, str] = field(default_factory=dict)
+    dropped: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    notes: tuple[str, ...] = ()
+    simulated: bool = False
+
+    # ----------------------------------------------------------------- views
+    @property
+    def regions(self) -> list[str]:
+        """Region names in panel order."""
+        return list(pd.unique(self._data["region"]))
+
+    @property
+    def years(self) -> list[int]:
+        """Sorted distinct years."""
+        return sorted(int(y) for y in pd.unique(self._data["year"]))
+
+    @property
+    def variables(self) -> list[str]:
+        """Every variable (column besides region and year)."""
+        return [c for c in self._data.columns if c not in ("region", "year")]
+
+    @property
+    def count_variables(self) -> list[str]:
+        """Additive count variables present (arrivals, departures, population, grp)."""
+        return [v for v in self.variables if v in COUNT_VARIABLES]
+
+    @property
+    def derived_variables(self) -> list[str]:
+        """Indicators computed from counts by the panel itself."""
+        return [v for v in self.variables
+                if v in DERIVED_INDICATORS and set(DERIVED_INDICATORS[v][0]) <= set(self.variables)]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, variable: str) -> pd.Series:
+        """One variable as a Series indexed by (region, year)."""
+        if variable not in self.variables:
+            raise KeyError(f"{variable!r} is not in the panel; variables: {self.variables}")
+        return self._data.set_index(["region", "year"])[variable].copy()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy copy: one row per region-year, columns ``region``, ``year`` and the variables."""
+        return self._data.copy()
+
+    def to_xarray(self) -> xr.Dataset:
+        """``xarray.Dataset`` with dims ``region`` and ``year``.
+
+        Region-years absent from the panel are NaN; the boolean variable ``in_panel``
+        marks the observed cells so that :meth:`from_xarray` restores the panel exactly.
+        """
+        indexed = self._data.set_index(["region", "year"])
+        indexed["in_panel"] = True
+        ds = indexed.to_xarray()
+        ds["in_panel"] = ds["in_panel"].fillna(False).astype(bool)
+        ds = ds.reindex(region=self.regions)
+        for name, unit in self.units.items():
+            if name in ds:
+                ds[name].attrs["units"] = unit
+        ds.attrs.update(
+            regions_scheme=self.regions_scheme or "none",
+            boundaries=self.boundaries if self.boundaries is not None else "as published",
+            sources="\n".join(self.sources),
+            simulated=int(self.simulated),
+        )
+        return ds
+
+    @classmethod
+    def from_xarray(cls, dataset: xr.Dataset, *, regions: str | None = "kazakhstan") -> RegionPanel:
+        """Build a panel from a Dataset with dims ``region`` and ``year`` (inverse of :meth:`to_xarray`)."""
+        missing_dims = {"region", "year"} - set(dataset.dims)
+        if missing_dims:
+            raise PanelError(f"dataset lacks dims {sorted(missing_dims)}; it has {list(dataset.dims)}. "
+                             "Rename its dimensions to 'region' and 'year'.")
+        frame = dataset.to_dataframe().reset_index()
+        if "in_panel" in frame:
+            frame = frame[frame.pop("in_panel").astype(bool)]
+        else:
+            # Dense arrays hold every region x year cell; cells with no value at all
+            # are not observations.
+            frame = frame.dropna(how="all", subset=[c for c in frame if c not in ("region", "year")])
+        units = {name: da.attrs["units"] for name, da in dataset.data_vars.items() if "units" in da.attrs}
+        sources = tuple(s for s in str(dataset.attrs.get("sources", "")).split("\n") if s)
+        boundaries = dataset.attrs.get("boundaries")
+        panel = read_panel(frame, regions=regions, sources=sources, units=units)
+        return replace(panel, boundaries=boundaries if isinstance(boundaries, (int, np.integer)) else None,
+                       simulated=bool(dataset.attrs.get("simulated", False)))
+
+    # ------------------------------------------------------- transformations
+    def with_logs(self, *variables: str) -> RegionPanel:
+        """New panel with ``log_<variable>`` columns (natural log); values must be > 0."""
+        data = self._data.copy()
+        for variable in variables:
+            if variable not in self.variables:
+                raise SpecificationError(f"cannot log {variable!r}: not in the panel. Variables: {self.variables}")
+            values = data[variable]
+            bad = data.loc[values.notna() & (values <= 0), ["region", "year", variable]]
+            if len(bad):
+                raise SpecificationError(
+                    f"cannot log {variable!r}: {len(bad)} value(s) are <= 0:\n{show_rows(bad)}\n"
+                    "Fix: log only strictly positive variables, or transform them first."
+                )
+            data[f"log_{variable}"] = np.log(values)
+        return replace(self, _data=data)
+
+    def harmonize(self, boundaries: int) -> RegionPanel:
+        """Aggregate to the region boundaries of year ``boundaries``.
+
+        Count variables are summed over the regions that later split
+        (South Kazakhstan -> Turkestan + Shymkent city in 2018; East Kazakhstan +
+        Abay, Almaty region + Zhetysu, Karaganda + Ulytau in 2022) and every derived
+        indicator is recomputed from the summed counts; ratios are never averaged.
+        Variables that are neither counts nor derived (an index typed in from a paper)
+        cannot be aggregated and become missing for merged regions, with a warning.
+
+        A region that appears in a year without the parts split from it is read as the
+        pre-split territory (this is how BNS publishes back years). Splitting such a
+        territory to later boundaries is impossible and raises :class:`HarmonizationError`.
+
+        Moves between two regions that are merged become internal to the merged region,
+        but only totals are known: the merged arrivals and departures still include
+        them, so merged migration rates are overstated and the attractiveness index is
+        pulled toward 1. A :class:`HarmonizationWarning` says so whenever it happens.
+        """
+        if self.regions_scheme != "kazakhstan":
+            raise SpecificationError(
+                "harmonize() knows Kazakhstan's boundary changes only; this panel was read with "
+                "regions=None. Read it with regions='kazakhstan' (the default) to harmonize.")
+        boundaries = int(boundaries)
+        data = self._data
+        target = data["region"].to_numpy(dtype=object).copy()
+        years = data["year"].to_numpy()
+        merged: dict[str, list[int]] = {}
+        for change in BOUNDARY_CHANGES:
+            for year in np.unique(years):
+                in_year = years == year
+                present = set(target[in_year]) & {change.parent, *change.parts}
+                if not present:
+                    continue
+                label = f"{change.parent} = {' + '.join(change.parts)}"
+                # A parent seen without its split-off parts still covers their territory.
+                parent_is_old = change.parent in present and not present & set(change.new_units)
+                if boundaries < change.year:
+                    if parent_is_old:
+                        continue
+                    if present != set(change.parts):
+                        raise HarmonizationError(
+                            f"{year}: {sorted(present)} present but not all of {list(change.parts)}; "
+                            f"cannot rebuild {change.parent} ({label}). Fix: supply every part for {year}, "
+                            f"or harmonize to boundaries={change.year} or later.")
+                    rows = in_year & np.isin(target, change.parts)
+                    target[rows] = change.parent
+                    merged.setdefault(label, []).append(int(year))
+                elif parent_is_old:
+                    raise HarmonizationError(
+                        f"{change.parent} in {year} covers the territory later split into "
+                        f"{' + '.join(change.parts)} (the new parts are absent that year), and kzcausal "
+                        f"does not split regions. Fix: harmonize to boundaries={change.year - 1} or earlier, "
+                        f"or supply {', '.join(change.new_units)} for {year}.")
+        if not merged:
+            return replace(self, boundaries=boundaries)
+        return self._aggregate(target, merged, boundaries)
+
+    def _aggregate(self, target: np.ndarray, merged: dict[str, list[int]], boundaries: int) -> RegionPanel:
+        data = self._data.assign(region=target)
+        counts = self.count_variables
+        derived = self.derived_variables
+        others = [v for v in self.variables if v not in counts and v not in derived]
+        grouped = data.groupby(["region", "year"], sort=False)
+        size = grouped.size().rename("_n")
+        out = grouped[counts].sum(min_count=1) if counts else size.to_frame()[[]]
+        out = out.join(size)
+        if others:
+            out = out.join(grouped[others].first())
+            out.loc[out["_n"] > 1, others] = np.nan
+        out = out.drop(columns="_n").reset_index()
+        out = _derive_indicators(out, derived)
+        out = out[["region", "year", *self.variables]].sort_values(["region", "year"], kind="stable")
+        spans = "; ".join(f"{label} ({min(ys)}-{max(ys)})" for label, ys in merged.items())
+        if {"arrivals", "departures"} & set(counts):
+            warnings.warn(
+                f"harmonize({boundaries}) summed arrivals/departures over merged regions [{spans}]: "
+                "moves between the merged regions are internal to the merged region but are still counted, "
+                "so its migration rates are overstated and its attractiveness index is pulled toward 1 "
+                "(an exact correction needs origin-destination flows).", HarmonizationWarning, stacklevel=3)
+        if others:
+            warnings.warn(
+                f"harmonize({boundaries}): {others} are neither counts nor derivable from counts, so they "
+                f"cannot be aggregated; they are missing for merged regions [{spans}].",
+                HarmonizationWarning, stacklevel=3)
+        note = f"harmonized to {boundaries} boundaries: {spans}"
+        return replace(self, _data=out.reset_index(drop=True), boundaries=boundaries,
+                       notes=(*self.notes, note))
+
+    # --------------------------------------------------------------- display
+    def summary(self) -> str:
+        """Plain-text description: regions, years, variables with coverage, sources."""
+        years = self.years
+        scheme = {"kazakhstan": "Kazakhstan regions"}.get(self.regions_scheme or "", "units")
+        bounds = (f"on {self.boundaries} boundaries" if self.boundaries is not None
+                  else "boundaries as published")
+        lines = [
+            ("SIMULATED DATA - not real observations\n" if self.simulated else "")
+            + f"RegionPanel: {len(self.regions)} {scheme} x {years[0]}-{years[-1]} "
+            f"({len(self)} region-years), {bounds}",
+            "",
+            f"{'variable':<24}{'kind':<10}{'non-missing':>12}  units / meaning",
+        ]
+        for variable in self.variables:
+            kind = ("count" if variable in COUNT_VARIABLES
+                    else "derived" if variable in self.derived_variables else "observed")
+            meaning = self.units.get(variable) or DERIVED_INDICATORS.get(variable, ((), ""))[1]
+            observed = int(self._data[variable].notna().sum())
+            lines.append(f"{variable:<24}{kind:<10}{observed:>7}/{len(self):<5}  {meaning}")
+        lines += ["", "Regions: " + ", ".join(self.regions)]
+        if self.sources:
+            lines += ["", "Sources:"] + [f"  - {s}" for s in self.sources]
+        if len(self.dropped):
+            reasons = self.dropped["reason"].value_counts()
+            lines += ["", f"Dropped rows: {len(self.dropped)} (see .dropped)"] + [
+                f"  - {n} x {reason}" for reason, n in reasons.items()]
+        if self.notes:
+            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        years = self.years
+        flag = ", SIMULATED" if self.simulated else ""
+        return (f"<RegionPanel {len(self.regions)} regions x {years[0]}-{years[-1]}, "
+                f"{len(self)} rows, variables={self.variables}{flag}>")
+
+
+# ===================================================================== reader
+def read_panel(
+    source: pd.DataFrame | str | Path,
+    region: str = "region",
+    year: str = "year",
+    *,
+    value: str | None = None,
+    regions: str | None = "kazakhstan",
+    derive: Iterable[str] | None = None,
+    missing: Missing = "raise",
+    allow_gaps: bool = False,
+    sheet: int | str = 0,
+    header_row: int = 0,
+    sources: Sequence[str] = (),
+    units: Mapping[str, str] | None = None,
+    **columns: str,
+) -> RegionPanel:
+    """Read a table into a validated :class:`RegionPanel`.
+
+    Parameters
+    ----------
+    source
+        A DataFrame, or the path of a CSV/TSV/TXT or XLSX file. Long form (one row per
+        region-year, a ``year`` column) or wide form (one row per region, one column per
+        year, as BNS and the papers print them). Decimal commas (``11,85``), spaces in
+        thousands and ``-`` for missing cells are understood.
+    region, year
+        Names of the region and year columns in ``source``.
+    value
+        For a wide table: the name of the variable its cells hold (``"grp"``).
+    regions
+        ``"kazakhstan"`` matches names to Kazakhstan's regions through their aliases
+        (English, Russian, Kazakh, the papers' spellings) and rejects unknown names;
+        ``None`` accepts any unit names (other countries, simulated units).
+    derive
+        Indicators to compute (see :data:`DERIVED_INDICATORS`); by default every one
+        whose inputs are present.
+    missing
+        What to do with rows whose count variables are missing: ``"raise"`` (default)
+        or ``"drop"`` (dropped rows are listed in ``panel.dropped`` and a warning is issued).
+    allow_gaps
+        Accept regions with missing years inside their span (never filled in).
+    sheet, header_row
+        Spreadsheet sheet and 0-based row of the header (files only).
+    sources, units
+        Provenance and units, carried by the panel.
+    **columns
+        Panel variable name -> source column, e.g. ``arrivals="Прибывшие"``. The count
+        variables are ``arrivals``, ``departures`` (interregional), ``population`` and
+        ``grp``; any other name is kept as an observed variable. Without any, every
+        column besides region and year is taken under its own name.
+
+    Returns
+    -------
+    RegionPanel
+
+    Raises
+    ------
+    DataFileError, PanelError, RegionNameError, SpecificationError
+        For every kind of bad input, naming the column, up to five rows and the fix.
+    """
+    if missing not in ("raise", "drop"):
+        raise SpecificationError(f"missing={missing!r}; use 'raise' or 'drop'.")
+    if regions not in ("kazakhstan", None):
+        raise SpecificationError(f"regions={regions!r}; use 'kazakhstan' or None (any unit names).")
+    notes: list[str] = []
+    dropped: list[pd.DataFrame] = []
+    if isinstance(source, pd.DataFrame):
+        table = source
+        if table.columns.duplicated().any():
+            _raise_duplicate_columns(table.columns, "the DataFrame")
+    elif isinstance(source, (str, Path)):
+        table = load_table(source, sheet=sheet, header_row=header_row)
+        _check_header(table, region, source, header_row)
+        if table.columns.duplicated().any():
+            _raise_duplicate_columns(table.columns, str(source))
+    else:
+        raise SpecificationError(
+            f"source is a {type(source).__name__}; pass a pandas DataFrame or the path of a CSV/XLSX file.")
+    if region not in table.columns:
+        raise PanelError(f"no region column {region!r}; columns are {list(table.columns)}. "
+                         "Fix: pass region='<name of the column holding region names>'.")
+
+    table, removed = _drop_repeated_headers_and_blank_rows(table, region)
+    if len(removed):
+        dropped.append(removed)
+        notes.append(f"removed {len(removed)} repeated-header or blank row(s): "
+                     f"{', '.join(map(str, removed.index[:5]))}")
+
+    if year in table.columns:
+        frame = _long_form(table, region, year, columns, notes)
+    else:
+        frame = _wide_form(table, region, year, value, columns, notes)
+
+    frame = _match_regions(frame, regions)
+    frame["year"] = _parse_years(frame.pop("year_raw"), year)
+    variables = [c for c in frame.columns if c not in ("region", "year", "_raw_region")]
+    for variable in variables:
+        frame[variable] = parse_numbers(frame[variable], variable)
+
+    derived = _plan_derivations(variables, derive)
+    frame, dropped_missing = _check_counts(frame, missing, derived)
+    if dropped_missing is not None:
+        dropped.append(dropped_missing)
+    _check_duplicates(frame, region)
+    frame = frame.drop(columns="_raw_region").sort_values(["region", "year"], kind="stable")
+    _check_gaps(frame, allow_gaps, notes)
+    if regions == "kazakhstan":
+        _check_overlapping_territory(frame)
+    frame = _derive_indicators(frame, derived)[["region", "year", *variables, *derived]]
+    dropped_table = (pd.concat(dropped) if dropped
+                     else pd.DataFrame(columns=["region", "year", "reason"]))
+    return RegionPanel(
+        _data=frame.reset_index(drop=True),
+        regions_scheme=regions,
+        sources=tuple(sources),
+        units=dict(units or {}),
+        dropped=dropped_table,
+        notes=tuple(notes),
+    )
+
+
+def _raise_duplicate_columns(labels: pd.Index, where: str) -> None:
+    repeated = sorted({str(c) for c in labels[labels.duplicated()]})
+    kind = "year column(s)" if all(is_year_label(c) for c in repeated) else "column(s)"
+    raise PanelError(f"{where}: repeated {kind} {repeated}. Each year (column) must appear once; "
+                     "fix the header (a copy-paste often repeats a year) and read again.")
+
+
+def _check_header(table: pd.DataFrame, region: str, source: str | Path, header_row: int) -> None:
+    if region in table.columns:
+        return
+    wanted = region.strip().lower()
+    for offset, (_, row) in enumerate(table.head(20).iterrows(), start=1):
+        if any(str(cell).strip().lower() == wanted for cell in row):
+            found = header_row + offset
+            raise PanelError(
+                f"{source}: header not on row {header_row + 1}: column {region!r} is on row {found + 1}. "
+                f"Fix: read_panel(..., header_row={found}) (0-based), or remove the rows above the header.")
+    raise PanelError(
+        f"{source}: no column {region!r} in the header row {header_row + 1} {list(table.columns)} nor in the "
+        f"20 rows below it. Fix: pass region='<name of the region column>' and header_row=<0-based row>.")
+
+
+def _drop_repeated_headers_and_blank_rows(table: pd.DataFrame, region: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows that repeat the header (tables split over pages) or hold nothing at all."""
+    names = table[region]
+    text = names.astype(str).str.strip()
+    empty_tokens = ("", "nan", "None", "<NA>")
+    candidates = (text == str(region).strip()) | names.isna() | text.isin(empty_tokens)
+    if not candidates.any():
+        return table, pd.DataFrame(columns=["region", "year", "reason"])
+    rows = table.loc[candidates]
+    rows_text = rows.astype(str).apply(lambda column: column.str.strip())
+    repeated = (rows_text == [str(c).strip() for c in table.columns]).all(axis=1)
+    blank = (rows.isna() | rows_text.isin(empty_tokens)).all(axis=1)
+    remove = rows.index[repeated | blank]
+    removed = pd.DataFrame({"region": rows.loc[remove, region], "year": np.nan,
+                            "reason": np.where(repeated[remove], "repeated header row", "blank row")})
+    return table.drop(index=remove), removed
+
+
+def _long_form(table: pd.DataFrame, region: str, year: str, columns: Mapping[str, str],
+               notes: list[str]) -> pd.DataFrame:
+    if columns:
+        absent = {name: col for name, col in columns.items() if col not in table.columns}
+        if absent:
+            raise PanelError(f"column(s) {absent} not found; columns are {list(table.columns)}. "
+                             "Fix: map each panel variable to an existing column, e.g. grp='GRP'.")
+        mapping = dict(columns)
+        ignored = [c for c in table.columns if c not in (region, year, *columns.values())]
+        if ignored:
+            notes.append(f"columns not used: {ignored}")
+    else:
+        mapping = {str(c).strip(): c for c in table.columns if c not in (region, year)}
+    frame = pd.DataFrame({"_raw_region": table[region], "year_raw": table[year]}, index=table.index)
+    for name, col in mapping.items():
+        frame[name] = table[col]
+    return frame
+
+
+def _wide_form(table: pd.DataFrame, region: str, year: str, value: str | None,
+               columns: Mapping[str, str], notes: list[str]) -> pd.DataFrame:
+    year_columns = [c for c in table.columns if is_year_label(c)]
+    if not year_columns:
+        raise PanelError(
+            f"no year column {year!r} and no columns named like years (2015, 2016, ...); columns are "
+            f"{list(table.columns)}. Fix: pass year='<name of the year column>' for a long table.")
+    if value is None:
+        raise SpecificationError(
+            f"wide table (years {year_columns[0]}..{year_columns[-1]} as columns): pass value='<variable>' "
+            "to name what its cells hold, e.g. value='grp' or value='attractiveness_index'.")
+    if columns:
+        raise SpecificationError(f"a wide table holds one variable (value={value!r}); "
+                                 f"column mappings {dict(columns)} apply to long tables only.")
+    ignored = [c for c in table.columns if c != region and c not in year_columns]
+    if ignored:
+        notes.append(f"wide table: columns not used: {ignored}")
+    melted = table[[region, *year_columns]].melt(id_vars=region, var_name="year_raw", value_name=value,
+                                                 ignore_index=False)
+    melted = melted.rename(columns={region: "_raw_region"})
+    melted["year_raw"] = melted["year_raw"].astype(str)
+    return melted[["_raw_region", "year_raw", value]]
+
+
+def _match_regions(frame: pd.DataFrame, regions: str | None) -> pd.DataFrame:
+    raw = frame["_raw_region"]
+    empty = raw.isna() | (raw.astype(str).str.strip() == "")
+    if empty.any():
+        raise PanelError(f"region column: {int(empty.sum())} row(s) without a region name:\n"
+                         f"{show_rows(frame.loc[empty].drop(columns='_raw_region'))}\n"
+                         "Fix: fill in the region names or remove those rows.")
+    names = raw.astype(str).str.strip()
+    frame = frame.assign(_raw_region=names)
+    if regions is None:
+        return frame.assign(region=names)
+    unique = pd.unique(names)
+    mapping = {name: canonical_region(name) for name in unique}
+    unknown = [name for name, canon in mapping.items() if canon is None]
+    if unknown:
+        hints = [f"{name!r} (closest: {', '.join(closest_regions(name)) or 'none'})" for name in unknown]
+        rows = frame.loc[names.isin(unknown), ["_raw_region"]].rename(columns={"_raw_region": "region"})
+        raise RegionNameError(
+            f"region column: {len(unknown)} unknown Kazakhstan region name(s): {'; '.join(hints[:5])}"
+            f"{' ...' if len(hints) > 5 else ''}\nrows:\n{show_rows(rows)}\n"
+            "Fix: correct the spelling, or pass regions=None to accept any unit names "
+            "(other countries, simulated units).")
+    return frame.assign(region=names.map(mapping))
+
+
+def _parse_years(values: pd.Series, column: str) -> np.ndarray:
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        values = values.astype(str).str.strip()
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(numbers) | (numbers != np.round(numbers))
+    if bad.any():
+        offenders = pd.DataFrame({column: values[bad].to_numpy()}, index=values.index[bad])
+        raise PanelError(f"year column {column!r}: {int(bad.sum())} value(s) are not whole years:\n"
+                         f"{show_rows(offenders)}\nFix: use integer years such as 2015 (no 2015.5, text or blanks).")
+    return numbers.astype(np.int64)
+
+
+def _plan_derivations(variables: list[str], derive: Iterable[str] | None) -> list[str]:
+    available = set(variables)
+    if derive is None:
+        plan = [name for name, (inputs, _) in DERIVED_INDICATORS.items() if set(inputs) <= available]
+    else:
+        plan = list(derive)
+        for name in plan:
+            if name not in DERIVED_INDICATORS:
+                raise SpecificationError(f"derive: unknown indicator {name!r}; known: {list(DERIVED_INDICATORS)}.")
+            missing_inputs = [i for i in DERIVED_INDICATORS[name][0] if i not in available]
+            if missing_inputs:
+                raise SpecificationError(f"derive: {name!r} needs column(s) {missing_inputs}, which the table lacks. "
+                                         f"Fix: map them, e.g. {missing_inputs[0]}='<column>'.")
+    clash = [name for name in plan if name in available]
+    if clash:
+        raise SpecificationError(
+            f"column(s) {clash} are derived from counts that are also supplied. Fix: drop or rename the supplied "
+            "column(s); the panel computes them from the counts.")
+    return plan
+
+
+def _check_counts(frame: pd.DataFrame, missing: Missing, derived: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    counts = [c for c in COUNT_VARIABLES if c in frame.columns]
+    dropped = None
+    if counts:
+        nan_rows = frame[counts].isna().any(axis=1)
+        if nan_rows.any():
+            shown = frame.loc[nan_rows, ["region", "year", *counts]]
+            if missing == "raise":
+                columns = [c for c in counts if frame.loc[nan_rows, c].isna().any()]
+                raise PanelError(
+                    f"count column(s) {columns}: {int(nan_rows.sum())} row(s) with missing values:\n"
+                    f"{show_rows(shown)}\nFix: supply the values, or pass missing='drop' to drop these rows "
+                    "(they are then listed in panel.dropped).")
+            reasons = frame.loc[nan_rows, counts].isna().apply(
+                lambda row: "missing " + "/".join(row.index[row]), axis=1)
+            dropped = shown.assign(reason=reasons)[["region", "year", "reason"]]
+            warnings.warn(f"dropped {int(nan_rows.sum())} row(s) with missing counts (see panel.dropped):\n"
+                          f"{show_rows(shown)}", DroppedRowsWarning, stacklevel=3)
+            frame = frame.loc[~nan_rows]
+    for column in counts:
+        values = frame[column]
+        negative = values < 0
+        if column == "population":
+            negative = values <= 0
+        if negative.any():
+            rule = "> 0" if column == "population" else ">= 0"
+            raise PanelError(f"count column {column!r}: {int(negative.sum())} value(s) not {rule}:\n"
+                             f"{show_rows(frame.loc[negative, ['region', 'year', column]])}\n"
+                             f"Fix: counts must be {rule}; check signs and units in the source.")
+        infinite = ~np.isfinite(values)
+        if infinite.any():
+            raise PanelError(f"count column {column!r}: infinite values:\n"
+                             f"{show_rows(frame.loc[infinite, ['region', 'year', column]])}\nFix: correct them.")
+    if "attractiveness_index" in derived:
+        zero = frame["departures"] == 0
+        if zero.any():
+            raise PanelError(
+                f"column 'departures': {int(zero.sum())} zero value(s), so the attractiveness index "
+                f"(arrivals / departures) is undefined:\n{show_rows(frame.loc[zero, ['region', 'year', 'departures']])}\n"
+                "Fix: correct the departures, or pass derive=[...] without 'attractiveness_index'.")
+    return frame, dropped
+
+
+def _check_duplicates(frame: pd.DataFrame, region: str) -> None:
+    codes, _ = pd.factorize(frame["region"])
+    years = frame["year"].to_numpy()
+    key = codes.astype(np.int64) * (int(years.max()) - int(years.min()) + 1) + (years - years.min())
+    duplicated = pd.Series(key, index=frame.index).duplicated(keep=False)
+    if not duplicated.any():
+        return
+    rows = frame.loc[duplicated, ["_raw_region", "region", "year"]]
+    aliases = rows.groupby(["region", "year"])["_raw_region"].nunique()
+    two_names = aliases[aliases > 1]
+    if len(two_names):
+        region_name, year = two_names.index[0]
+        names = sorted(rows.loc[(rows["region"] == region_name) & (rows["year"] == year), "_raw_region"].unique())
+        raise RegionNameError(
+            f"column {region!r}: the same region appears under two names in one year: {names} are all "
+            f"{region_name!r} in {year} ({len(two_names)} region-year(s) affected):\n"
+            f"{show_rows(rows[rows.set_index(['region', 'year']).index.isin(two_names.index)])}\n"
+            "Fix: keep one row per region and year (the names are aliases of one region).")
+    raise PanelError(f"{int(duplicated.sum())} rows share a region and year:\n"
+                     f"{show_rows(rows.drop(columns='_raw_region'))}\n"
+                     "Fix: keep one row per region and year (aggregate or remove the duplicates).")
+
+
+def _check_gaps(frame: pd.DataFrame, allow_gaps: bool, notes: list[str]) -> None:
+    codes, uniques = pd.factorize(frame["region"], sort=False)
+    years = frame["year"].to_numpy()
+    spans = pd.Series(years).groupby(codes).agg(["min", "max", "size"])
+    first, last = spans["min"].to_numpy(), spans["max"].to_numpy()
+    gappy = np.flatnonzero(spans["size"].to_numpy() != last - first + 1)
+    if not len(gappy):
+        return
+    described = []
+    for code in gappy[:5]:
+        present = set(years[codes == code])
+        absent = [y for y in range(first[code], last[code] + 1) if y not in present]
+        described.append(f"{uniques[code]}: missing {absent[:10]}{' ...' if len(absent) > 10 else ''}")
+    message = (f"{len(gappy)} region(s) have missing years inside their span:\n  " + "\n  ".join(described)
+               + (f"\n  ... and {len(gappy) - 5} more" if len(gappy) > 5 else ""))
+    if not allow_gaps:
+        raise PanelError(message + "\nFix: supply the missing years, or pass allow_gaps=True to keep an "
+                                   "unbalanced panel with gaps (kzcausal never fills them in).")
+    notes.append(message.replace("\n", " "))
+
+
+def _check_overlapping_territory(frame: pd.DataFrame) -> None:
+    for change in BOUNDARY_CHANGES:
+        if change.parent in change.parts:
+            continue
+        by_year = frame.groupby("year")["region"]
+        overlap = [int(y) for y, names in by_year if change.parent in set(names) and set(change.parts) & set(names)]
+        if overlap:
+            raise PanelError(
+                f"{change.parent} and its successors {list(change.parts)} are both present in years {overlap[:10]}: "
+                "their territories overlap and would be counted twice. Fix: keep either "
+                f"{change.parent} or {' + '.join(change.parts)} for each year.")
+
+
+def _derive_indicators(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+    frame = frame.copy() if names else frame
+    for name in names:
+        if name == "attractiveness_index":
+            frame[name] = frame["arrivals"] / frame["departures"]
+        elif name == "net_migration":
+            frame[name] = frame["arrivals"] - frame["departures"]
+        elif name == "in_migration_rate":
+            frame[name] = 1000.0 * frame["arrivals"] / frame["population"]
+        elif name == "out_migration_rate":
+            frame[name] = 1000.0 * frame["departures"] / frame["population"]
+        elif name == "grp_per_capita":
+            frame[name] = frame["grp"] / frame["population"]
+    return frame
