@@ -155,6 +155,9 @@ class RegionPanel:
             # Dense arrays hold every region x year cell; cells with no value at all
             # are not observations.
             frame = frame.dropna(how="all", subset=[c for c in frame if c not in ("region", "year")])
+        recomputed = [name for name, (inputs, _) in DERIVED_INDICATORS.items()
+                      if name in frame and set(inputs) <= set(frame.columns)]
+        frame = frame.drop(columns=recomputed)
         units = {name: da.attrs["units"] for name, da in dataset.data_vars.items() if "units" in da.attrs}
         sources = tuple(s for s in str(dataset.attrs.get("sources", "")).split("\n") if s)
         boundaries = dataset.attrs.get("boundaries")

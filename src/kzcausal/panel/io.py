@@ -70,6 +70,9 @@ def load_table(source: str | Path, *, sheet: int | str = 0, header_row: int = 0)
 
 
 def _sniff_separator(path: Path) -> str:
+    with path.open("rb") as handle:
+        if b"\x00" in handle.read(8192):
+            raise DataFileError(f"{path}: binary file, not a table. Pass a CSV/TSV/TXT or XLSX file.")
     try:
         with path.open(encoding="utf-8-sig") as handle:
             sample = handle.read(64_000)
@@ -77,8 +80,6 @@ def _sniff_separator(path: Path) -> str:
         raise DataFileError(
             f"{path}: not a UTF-8 text table ({exc}). Save it as UTF-8 CSV or as XLSX."
         ) from exc
-    if "\x00" in sample:
-        raise DataFileError(f"{path}: binary file, not a table. Pass a CSV/TSV/TXT or XLSX file.")
     if not sample.strip():
         raise DataFileError(f"{path}: empty file. Pass a table with a header row.")
     first_lines = "\n".join(sample.splitlines()[:50])
