@@ -413,6 +413,10 @@ def read_panel(
     frame, dropped_missing = _check_counts(frame, missing, derived)
     if dropped_missing is not None:
         dropped.append(dropped_missing)
+    if frame.empty:
+        raise PanelError("the table has no data rows" + (" left after dropping rows with missing counts"
+                                                         if dropped_missing is not None else "")
+                         + ". Fix: pass a table with at least one region-year.")
     _check_duplicates(frame, region)
     frame = frame.drop(columns="_raw_region").sort_values(["region", "year"], kind="stable")
     _check_gaps(frame, allow_gaps, notes)
@@ -543,11 +547,13 @@ def _parse_years(values: pd.Series, column: str) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(values.dtype):
         values = values.astype(str).str.strip()
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isfinite(numbers) | (numbers != np.round(numbers))
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(numbers) | (numbers != np.round(numbers)) | (numbers < 1) | (numbers > 9999)
     if bad.any():
         offenders = pd.DataFrame({column: values[bad].to_numpy()}, index=values.index[bad])
         raise PanelError(f"year column {column!r}: {int(bad.sum())} value(s) are not whole years:\n"
-                         f"{show_rows(offenders)}\nFix: use integer years such as 2015 (no 2015.5, text or blanks).")
+                         f"{show_rows(offenders)}\nFix: use integer calendar years such as 2015 "
+                         "(no 2015.5, text, blanks or numbers beyond 9999).")
     return numbers.astype(np.int64)
 
 
