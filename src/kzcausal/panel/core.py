@@ -457,21 +457,28 @@ def _check_header(table: pd.DataFrame, region: str, source: str | Path, header_r
         f"20 rows below it. Fix: pass region='<name of the region column>' and header_row=<0-based row>.")
 
 
+def _stripped_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and whitespace-stripped unique labels (NaN has code -1); strips each label once."""
+    codes, uniques = pd.factorize(values)
+    return codes, np.array([str(u).strip() for u in uniques], dtype=object)
+
+
 def _drop_repeated_headers_and_blank_rows(table: pd.DataFrame, region: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows that repeat the header (tables split over pages) or hold nothing at all."""
-    names = table[region]
-    text = names.astype(str).str.strip()
-    empty_tokens = ("", "nan", "None", "<NA>")
-    candidates = (text == str(region).strip()) | names.isna() | text.isin(empty_tokens)
+    """Rows that repeat the region header (tables split over pages) or hold nothing at all."""
+    codes, labels = _stripped_labels(table[region])
+    header_codes = np.flatnonzero(labels == str(region).strip())
+    empty_codes = np.flatnonzero(labels == "")
+    repeated = np.isin(codes, header_codes)
+    candidates = repeated | (codes == -1) | np.isin(codes, empty_codes)
     if not candidates.any():
         return table, pd.DataFrame(columns=["region", "year", "reason"])
     rows = table.loc[candidates]
     rows_text = rows.astype(str).apply(lambda column: column.str.strip())
-    repeated = (rows_text == [str(c).strip() for c in table.columns]).all(axis=1)
-    blank = (rows.isna() | rows_text.isin(empty_tokens)).all(axis=1)
+    blank = (rows.isna() | rows_text.isin(("", "nan", "None", "<NA>"))).all(axis=1).to_numpy()
+    repeated = repeated[candidates]
     remove = rows.index[repeated | blank]
     removed = pd.DataFrame({"region": rows.loc[remove, region], "year": np.nan,
-                            "reason": np.where(repeated[remove], "repeated header row", "blank row")})
+                            "reason": np.where(repeated[repeated | blank], "repeated header row", "blank row")})
     return table.drop(index=remove), removed
 
 
@@ -519,34 +526,36 @@ def _wide_form(table: pd.DataFrame, region: str, year: str, value: str | None,
 
 
 def _match_regions(frame: pd.DataFrame, regions: str | None) -> pd.DataFrame:
-    raw = frame["_raw_region"]
-    empty = raw.isna() | (raw.astype(str).str.strip() == "")
+    codes, labels = _stripped_labels(frame["_raw_region"])
+    empty = (codes == -1) | np.isin(codes, np.flatnonzero(labels == ""))
     if empty.any():
         raise PanelError(f"region column: {int(empty.sum())} row(s) without a region name:\n"
                          f"{show_rows(frame.loc[empty].drop(columns='_raw_region'))}\n"
                          "Fix: fill in the region names or remove those rows.")
-    names = raw.astype(str).str.strip()
-    frame = frame.assign(_raw_region=names)
+    frame = frame.assign(_raw_region=labels[codes])
     if regions is None:
-        return frame.assign(region=names)
-    unique = pd.unique(names)
-    mapping = {name: canonical_region(name) for name in unique}
-    unknown = [name for name, canon in mapping.items() if canon is None]
+        return frame.assign(region=frame["_raw_region"])
+    canonical = np.array([canonical_region(label) for label in labels], dtype=object)
+    unknown = [label for label, canon in zip(labels, canonical) if canon is None]
     if unknown:
         hints = [f"{name!r} (closest: {', '.join(closest_regions(name)) or 'none'})" for name in unknown]
-        rows = frame.loc[names.isin(unknown), ["_raw_region"]].rename(columns={"_raw_region": "region"})
+        rows = frame.loc[frame["_raw_region"].isin(unknown), ["_raw_region"]].rename(
+            columns={"_raw_region": "region"})
         raise RegionNameError(
             f"region column: {len(unknown)} unknown Kazakhstan region name(s): {'; '.join(hints[:5])}"
             f"{' ...' if len(hints) > 5 else ''}\nrows:\n{show_rows(rows)}\n"
             "Fix: correct the spelling, or pass regions=None to accept any unit names "
             "(other countries, simulated units).")
-    return frame.assign(region=names.map(mapping))
+    return frame.assign(region=canonical[codes])
 
 
 def _parse_years(values: pd.Series, column: str) -> np.ndarray:
-    if not pd.api.types.is_numeric_dtype(values.dtype):
-        values = values.astype(str).str.strip()
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        codes, labels = _stripped_labels(values)
+        parsed = pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce").to_numpy(dtype=float)
+        numbers = np.append(parsed, np.nan)[codes]  # code -1 (missing) takes the appended NaN
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(numbers) | (numbers != np.round(numbers)) | (numbers < 1) | (numbers > 9999)
     if bad.any():

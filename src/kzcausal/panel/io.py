@@ -33,8 +33,10 @@ def is_year_label(label: object) -> bool:
 
 
 def load_table(source: str | Path, *, sheet: int | str = 0, header_row: int = 0) -> pd.DataFrame:
-    """Read a CSV/TSV/TXT or XLSX file into a DataFrame of strings, header from ``header_row``.
+    """Read a CSV/TSV/TXT or XLSX file into a DataFrame, header from ``header_row``.
 
+    Cells in :data:`MISSING_TOKENS` are NaN; other columns are typed by the parser
+    (numbers stay numbers, text such as ``11,85`` stays text for :func:`parse_numbers`).
     Duplicate column labels are kept as they are (pandas would rename them), so that
     a wide table with a repeated year column can be reported rather than mangled.
     The index holds the 1-based line (or spreadsheet row) number of each record.
@@ -44,27 +46,34 @@ def load_table(source: str | Path, *, sheet: int | str = 0, header_row: int = 0)
         raise DataFileError(f"{path}: file does not exist. Check the path (working directory: {Path.cwd()}).")
     if not path.is_file():
         raise DataFileError(f"{path}: is a directory, not a table file. Pass the path of a CSV or XLSX file.")
+    missing = sorted(MISSING_TOKENS)
     try:
         if path.suffix.lower() in _EXCEL_SUFFIXES:
-            raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=str)
+            raw = pd.read_excel(path, sheet_name=sheet, header=None, na_values=missing, keep_default_na=False)
+            header_cells, body = raw.iloc[header_row] if len(raw) > header_row else pd.Series(), raw.iloc[header_row + 1:]
         else:
-            raw = pd.read_csv(path, sep=_sniff_separator(path), header=None, dtype=str,
-                              keep_default_na=False, skip_blank_lines=False, engine="c")
+            separator = _sniff_separator(path)
+            options = dict(sep=separator, header=None, encoding="utf-8-sig", engine="c")
+            head = pd.read_csv(path, nrows=header_row + 1, dtype=str, keep_default_na=False,
+                               skip_blank_lines=False, **options)
+            header_cells = head.iloc[header_row] if len(head) > header_row else pd.Series()
+            body = pd.read_csv(path, skiprows=header_row + 1, names=range(len(header_cells)), na_values=missing,
+                               keep_default_na=False, skip_blank_lines=False, skipinitialspace=True, **options)
     except DataFileError:
         raise
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError, KeyError) as exc:
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError,
+            KeyError) as exc:
         raise DataFileError(
             f"{path}: not a readable table ({type(exc).__name__}: {exc}). "
             "kzcausal reads CSV/TSV/TXT (UTF-8) and XLSX files; export the table in one of those formats."
         ) from exc
-    if raw.shape[0] <= header_row or raw.shape[1] < 2:
+    if len(header_cells) < 2:
         raise DataFileError(
-            f"{path}: not a table (found {raw.shape[0]} rows x {raw.shape[1]} columns). "
-            "Expected a header row and at least a region column and one more column."
+            f"{path}: not a table (found {len(header_cells)} column(s) in header row {header_row + 1}). "
+            "Expected a header row with a region column and at least one more column."
         )
-    header = [str(cell).strip() if not pd.isna(cell) else "" for cell in raw.iloc[header_row]]
-    body = raw.iloc[header_row + 1:]
-    body.columns = header
+    body = body.copy()
+    body.columns = [str(cell).strip() if not pd.isna(cell) else "" for cell in header_cells]
     body.index = pd.RangeIndex(header_row + 2, header_row + 2 + len(body), name="row")
     return body
 
