@@ -1,5 +1,6 @@
 """Every example script runs (in a temporary working directory) and exits 0."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,6 @@ EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(script, tmp_path):
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300, env={"MPLBACKEND": "Agg", "PATH": "", "HOME": str(tmp_path)})
+                            timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip()

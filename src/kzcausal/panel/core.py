@@ -377,17 +377,15 @@ def read_panel(
     notes: list[str] = []
     dropped: list[pd.DataFrame] = []
     if isinstance(source, pd.DataFrame):
-        table = source
-        if table.columns.duplicated().any():
-            _raise_duplicate_columns(table.columns, "the DataFrame")
+        table, where = source, "the DataFrame"
     elif isinstance(source, (str, Path)):
-        table = load_table(source, sheet=sheet, header_row=header_row)
+        table, where = load_table(source, sheet=sheet, header_row=header_row), str(source)
         _check_header(table, region, source, header_row)
-        if table.columns.duplicated().any():
-            _raise_duplicate_columns(table.columns, str(source))
     else:
         raise SpecificationError(
             f"source is a {type(source).__name__}; pass a pandas DataFrame or the path of a CSV/XLSX file.")
+    if table.columns.duplicated().any():
+        _raise_duplicate_columns(table.columns, where)
     if region not in table.columns:
         raise PanelError(f"no region column {region!r}; columns are {list(table.columns)}. "
                          "Fix: pass region='<name of the column holding region names>'.")

@@ -50,7 +50,8 @@ def load_table(source: str | Path, *, sheet: int | str = 0, header_row: int = 0)
     try:
         if path.suffix.lower() in _EXCEL_SUFFIXES:
             raw = pd.read_excel(path, sheet_name=sheet, header=None, na_values=missing, keep_default_na=False)
-            header_cells, body = raw.iloc[header_row] if len(raw) > header_row else pd.Series(), raw.iloc[header_row + 1:]
+            header_cells = raw.iloc[header_row] if len(raw) > header_row else pd.Series()
+            body = raw.iloc[header_row + 1:]
         else:
             separator = _sniff_separator(path)
             options = dict(sep=separator, header=None, encoding="utf-8-sig", engine="c")
