@@ -7,6 +7,7 @@ few-cluster inference, and hierarchical Bayesian elasticities.
 
 from . import datasets
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
+from .did import DIDDesign, DIDResult, did_2x2, twfe
 from .errors import (
     ConvergenceWarning,
     DataFileError,
@@ -29,6 +30,10 @@ __all__ = [
     "simulate_panel",
     "SimulationTruth",
     "classify_regions",
+    "DIDDesign",
+    "DIDResult",
+    "did_2x2",
+    "twfe",
     "datasets",
     "KzCausalError",
     "DataFileError",

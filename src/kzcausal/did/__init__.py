@@ -1,0 +1,7 @@
+"""Difference-in-differences: paper 002's 2x2, two-way fixed effects, staggered designs."""
+
+from .classic import did_2x2, twfe
+from .design import DIDDesign
+from .results import DIDResult
+
+__all__ = ["did_2x2", "twfe", "DIDDesign", "DIDResult"]

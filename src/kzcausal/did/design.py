@@ -1,0 +1,213 @@
+"""What a difference-in-differences compares: cohorts, controls, periods, anticipation.
+
+The design is built and validated once; estimators consume it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import KzCausalWarning, PanelError, SpecificationError, show_rows
+from ..panel import RegionPanel, canonical_region
+
+__all__ = ["DIDDesign", "resolve_regions", "FEW_CLUSTERS"]
+
+ControlGroup = Literal["never_treated", "not_yet_treated"]
+
+#: Below this many clusters, cluster-robust errors are unreliable (Cameron, Gelbach & Miller 2008).
+FEW_CLUSTERS = 10
+
+NAMED_GROUPS = {"serpin_receiving": "receiving", "serpin_sending": "sending"}
+
+
+def resolve_regions(panel: RegionPanel, treated: str | Iterable[str]) -> list[str]:
+    """Region names from a list or a named group (``"serpin_receiving"``, ``"serpin_sending"``)."""
+    if isinstance(treated, str):
+        if treated not in NAMED_GROUPS:
+            raise SpecificationError(f"treated={treated!r}: pass a list of regions or one of {list(NAMED_GROUPS)}.")
+        from ..datasets import serpin_regions
+
+        table = serpin_regions()
+        names = table.loc[table["role"] == NAMED_GROUPS[treated], "region"].tolist()
+    else:
+        names = [str(n) for n in treated]
+        if panel.regions_scheme == "kazakhstan":
+            names = [canonical_region(n) or n for n in names]
+    absent = [n for n in names if n not in panel.regions]
+    if absent:
+        raise SpecificationError(f"treated regions {absent} are not in the panel; its regions: {panel.regions}.")
+    if not names:
+        raise SpecificationError("treated: no regions given.")
+    return names
+
+
+@dataclass(frozen=True, eq=False)
+class DIDDesign:
+    """Cohorts (first treated year by region), the control group, periods and anticipation.
+
+    Build it with :meth:`from_panel`. ``data`` holds the rows used: ``region, year,
+    outcome, first_treated`` (NaN for never-treated regions).
+    """
+
+    data: pd.DataFrame
+    outcome: str
+    control_group: ControlGroup
+    anticipation: int
+    excluded: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @classmethod
+    def from_panel(
+        cls,
+        panel: RegionPanel,
+        outcome: str,
+        first_treated: str | Mapping[str, float],
+        *,
+        control_group: ControlGroup = "never_treated",
+        anticipation: int = 0,
+    ) -> DIDDesign:
+        """Validate a staggered design on ``panel``.
+
+        Parameters
+        ----------
+        first_treated
+            A panel variable holding each region's first treated year (constant within a
+            region; NaN or 0 for never treated), or a mapping region -> year.
+        """
+        if outcome not in panel.variables:
+            raise SpecificationError(f"outcome {outcome!r} is not in the panel; variables: {panel.variables}.")
+        if control_group not in ("never_treated", "not_yet_treated"):
+            raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
+        if anticipation < 0:
+            raise SpecificationError(f"anticipation={anticipation}; it must be >= 0.")
+        frame = panel.to_frame()
+        cohorts = _first_treated_by_region(panel, frame, first_treated)
+        data = frame[["region", "year", outcome]].assign(first_treated=frame["region"].map(cohorts))
+        notes: list[str] = []
+        missing = data[outcome].isna()
+        if missing.any():
+            rows = data.loc[missing, ["region", "year", "first_treated"]]
+            treated_rows = int(rows["first_treated"].notna().sum())
+            message = (f"outcome {outcome!r} missing in {int(missing.sum())} row(s) ({treated_rows} of treated "
+                       f"regions); those rows are left out:\n{show_rows(rows)}")
+            warnings.warn(message, KzCausalWarning, stacklevel=3)
+            notes.append(message.split(":\n")[0])
+            data = data.loc[~missing]
+        first_year = int(data["year"].min())
+        early = sorted(r for r, g in cohorts.items() if np.isfinite(g) and g - anticipation <= first_year)
+        if early:
+            notes.append(f"excluded {len(early)} region(s) treated in the first period ({first_year}) or before, "
+                         f"which have no pre-period: {early}")
+            data = data[~data["region"].isin(early)]
+        design = cls(data=data.reset_index(drop=True), outcome=outcome, control_group=control_group,
+                     anticipation=anticipation, excluded=tuple(early), notes=tuple(notes))
+        if not design.cohorts:
+            raise SpecificationError("no treated cohort with a pre-period remains; nothing to estimate.")
+        if control_group == "never_treated" and not design.never_treated:
+            raise SpecificationError("control_group='never_treated' but every region is treated eventually. "
+                                     "Fix: use control_group='not_yet_treated'.")
+        return design
+
+    # ------------------------------------------------------------------ views
+    @property
+    def years(self) -> list[int]:
+        return sorted(int(y) for y in self.data["year"].unique())
+
+    @property
+    def region_cohorts(self) -> pd.Series:
+        """Region -> first treated year (NaN: never treated)."""
+        return self.data.groupby("region", sort=True)["first_treated"].first()
+
+    @property
+    def cohorts(self) -> list[int]:
+        values = self.region_cohorts.dropna().unique()
+        return sorted(int(g) for g in values)
+
+    @property
+    def never_treated(self) -> list[str]:
+        cohorts = self.region_cohorts
+        return cohorts.index[cohorts.isna()].tolist()
+
+    @property
+    def n_regions(self) -> int:
+        return int(self.data["region"].nunique())
+
+    def describe(self) -> str:
+        """What will be compared, one line per cohort."""
+        cohorts = self.region_cohorts
+        years = self.years
+        lines = []
+        for g in self.cohorts:
+            size = int((cohorts == g).sum())
+            pre = sum(1 for y in years if y < g - self.anticipation)
+            post = sum(1 for y in years if y >= g)
+            controls = (f"{len(self.never_treated)} never-treated regions" if self.control_group == "never_treated"
+                        else f"never-treated and not-yet-treated regions ({len(self.never_treated)} never treated)")
+            lines.append(f"cohort {g}: {size} region{'s' if size != 1 else ''} vs {controls}, "
+                         f"{pre} pre-periods, {post} post-periods")
+        if self.anticipation:
+            lines.append(f"anticipation: {self.anticipation} year(s) before adoption are treated as post")
+        lines += list(self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<DIDDesign {self.outcome!r}: cohorts {self.cohorts}, {self.n_regions} regions>\n{self.describe()}"
+
+    def cluster_warnings(self) -> list[str]:
+        """Caveats about inference with few clusters or treated regions."""
+        notes = []
+        treated = int(self.region_cohorts.notna().sum())
+        if self.n_regions < FEW_CLUSTERS:
+            notes.append(f"only {self.n_regions} clusters (regions): cluster-robust errors are unreliable; "
+                         "use the wild cluster bootstrap or randomization inference")
+        if treated == 1:
+            notes.append("a single treated region: cluster-robust errors are unreliable; use randomization "
+                         "inference")
+        return notes
+
+
+def _first_treated_by_region(panel: RegionPanel, frame: pd.DataFrame,
+                             first_treated: str | Mapping[str, float]) -> dict[str, float]:
+    if isinstance(first_treated, str):
+        if first_treated not in frame.columns:
+            raise SpecificationError(f"first_treated column {first_treated!r} is not in the panel; "
+                                     f"variables: {panel.variables}.")
+        values = frame[first_treated].replace(0, np.nan)
+        spread = values.groupby(frame["region"]).nunique(dropna=False)
+        varying = spread[spread > 1].index.tolist()
+        if varying:
+            rows = frame.loc[frame["region"].isin(varying), ["region", "year", first_treated]]
+            raise PanelError(f"column {first_treated!r} changes within region(s) {varying[:5]}; it must be one "
+                             f"first treated year per region:\n{show_rows(rows)}\n"
+                             "Fix: give each region a single first treated year (NaN or 0 if never treated).")
+        cohorts = values.groupby(frame["region"]).first().to_dict()
+    else:
+        names = {(canonical_region(k) if panel.regions_scheme == "kazakhstan" else None) or k: v
+                 for k, v in first_treated.items()}
+        unknown = [k for k in names if k not in panel.regions]
+        if unknown:
+            raise SpecificationError(f"first_treated names regions not in the panel: {unknown}.")
+        cohorts = {r: float(names.get(r, np.nan) or np.nan) for r in panel.regions}
+    return {r: (float(g) if g is not None and np.isfinite(g) else np.nan) for r, g in cohorts.items()}
+
+
+def check_absorbing(frame: pd.DataFrame, treatment: str) -> None:
+    """Raise if a 0/1 treatment switches off after switching on (staggered DID needs absorbing adoption)."""
+    values = frame[treatment]
+    bad_values = frame.loc[~values.isin([0, 1]), ["region", "year", treatment]]
+    if len(bad_values):
+        raise PanelError(f"treatment column {treatment!r} must be 0/1:\n{show_rows(bad_values)}")
+    ordered = frame.sort_values(["region", "year"])
+    switched_off = ordered.groupby("region")[treatment].diff() < 0
+    regions = ordered.loc[switched_off, "region"].unique().tolist()
+    if regions:
+        rows = ordered.loc[ordered["region"].isin(regions), ["region", "year", treatment]]
+        raise PanelError(f"treatment {treatment!r} switches off (1 then 0) in region(s) {regions}: adoption must be "
+                         f"absorbing:\n{show_rows(rows[rows[treatment] == 0])}\n"
+                         "Fix: correct the treatment coding, or study the switching design separately.")
