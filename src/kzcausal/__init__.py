@@ -7,7 +7,7 @@ few-cluster inference, and hierarchical Bayesian elasticities.
 
 from . import datasets
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
-from .did import DIDDesign, DIDResult, did_2x2, twfe
+from .did import DIDDesign, DIDResult, did_2x2, staggered_did, twfe
 from .errors import (
     ConvergenceWarning,
     DataFileError,
@@ -34,6 +34,7 @@ __all__ = [
     "DIDResult",
     "did_2x2",
     "twfe",
+    "staggered_did",
     "datasets",
     "KzCausalError",
     "DataFileError",

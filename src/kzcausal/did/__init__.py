@@ -3,5 +3,6 @@
 from .classic import did_2x2, twfe
 from .design import DIDDesign
 from .results import DIDResult
+from .staggered import AttgtResult, EventStudyResult, staggered_did
 
-__all__ = ["did_2x2", "twfe", "DIDDesign", "DIDResult"]
+__all__ = ["did_2x2", "twfe", "staggered_did", "DIDDesign", "DIDResult", "AttgtResult", "EventStudyResult"]
