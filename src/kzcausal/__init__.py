@@ -7,7 +7,7 @@ few-cluster inference, and hierarchical Bayesian elasticities.
 
 from . import datasets
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
-from .did import DIDDesign, DIDResult, did_2x2, staggered_did, twfe
+from .did import DIDDesign, DIDResult, did_2x2, event_study, staggered_did, twfe
 from .errors import (
     ConvergenceWarning,
     DataFileError,
@@ -35,6 +35,7 @@ __all__ = [
     "did_2x2",
     "twfe",
     "staggered_did",
+    "event_study",
     "datasets",
     "KzCausalError",
     "DataFileError",

@@ -2,7 +2,8 @@
 
 from .classic import did_2x2, twfe
 from .design import DIDDesign
+from .event_study import event_study
 from .results import DIDResult
 from .staggered import AttgtResult, EventStudyResult, staggered_did
 
-__all__ = ["did_2x2", "twfe", "staggered_did", "DIDDesign", "DIDResult", "AttgtResult", "EventStudyResult"]
+__all__ = ["did_2x2", "twfe", "staggered_did", "event_study", "DIDDesign", "DIDResult", "AttgtResult", "EventStudyResult"]

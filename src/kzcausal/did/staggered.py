@@ -44,6 +44,7 @@ def staggered_did(
     method: Method = "reg",
     anticipation: int = 0,
     covariates: Sequence[str] | None = None,
+    base_period: Literal["varying", "universal"] = "varying",
     alpha: float = 0.05,
     n_boot: int = 0,
     random_seed: int | None = None,
@@ -68,6 +69,10 @@ def staggered_did(
     covariates
         Pre-treatment covariates (their base-period values enter the first stage);
         estimated through the ``differences`` package.
+    base_period
+        ``"varying"`` (R did's default: pre-period cells compare consecutive years) or
+        ``"universal"`` (every cell compares with year g - 1 - anticipation, which is
+        then the omitted reference; use it for event studies fed to sensitivity analyses).
     alpha
         1 - confidence level.
     n_boot
@@ -94,6 +99,8 @@ def staggered_did(
         raise SpecificationError(f"method={method!r}; use 'reg', 'ipw' or 'dr'.")
     if n_boot < 0:
         raise SpecificationError(f"n_boot={n_boot}; use 0 (analytic) or a positive number of draws.")
+    if base_period not in ("varying", "universal"):
+        raise SpecificationError(f"base_period={base_period!r}; use 'varying' or 'universal'.")
     covariates = list(covariates or [])
     design = DIDDesign.from_panel(panel, outcome, first_treated, control_group=control_group,
                                   anticipation=anticipation)
@@ -111,10 +118,10 @@ def staggered_did(
                      f"panel): {dropped[:10]}")
         warnings.warn(notes[-1], KzCausalWarning, stacklevel=2)
     if covariates or method != "reg":
-        cells, influence, units = _cells_differences(frame, design, covariates, method)
+        cells, influence, units = _cells_differences(frame, design, covariates, method, base_period)
         engine = f"differences ({_DIFFERENCES_METHOD[method]})"
     else:
-        cells, influence, units = _cells_unconditional(frame, design)
+        cells, influence, units = _cells_unconditional(frame, design, base_period)
         engine = "kzcausal vectorized group means"
     notes += design.cluster_warnings()
     return AttgtResult(
@@ -128,7 +135,7 @@ def staggered_did(
         method=f"Callaway-Sant'Anna ATT(g,t), {method}, {control_group.replace('_', '-')} controls [{engine}]",
         spec=dict(estimator="staggered_did", outcome=outcome, first_treated=first_treated if isinstance(
             first_treated, str) else dict(first_treated), control_group=control_group, method=method,
-            anticipation=anticipation, covariates=covariates, alpha=alpha, n_boot=n_boot,
+            anticipation=anticipation, covariates=covariates, base_period=base_period, alpha=alpha, n_boot=n_boot,
             random_seed=random_seed),
         notes=tuple(notes),
         design=design,
@@ -142,13 +149,16 @@ def _balance(frame: pd.DataFrame, years: list[int]) -> tuple[pd.DataFrame, list[
     return frame[~frame["region"].isin(short)], short
 
 
-def _cell_plan(design: DIDDesign) -> list[tuple[int, int, int]]:
-    """(cohort, year, base year) for every cell, with R did's varying base period."""
+def _cell_plan(design: DIDDesign, base_period: str) -> list[tuple[int, int, int]]:
+    """(cohort, year, base year) for every cell, as R did's ``att_gt``."""
     years = design.years
     plan = []
     for g in design.cohorts:
         last_pre = [y for y in years if y < g - design.anticipation]
         if not last_pre:
+            continue
+        if base_period == "universal":
+            plan += [(g, t, last_pre[-1]) for t in years if t != last_pre[-1]]
             continue
         for position, t in enumerate(years[1:], start=1):
             base = years[position - 1] if t < g - design.anticipation else last_pre[-1]
@@ -156,13 +166,14 @@ def _cell_plan(design: DIDDesign) -> list[tuple[int, int, int]]:
     return plan
 
 
-def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: str
+                         ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     wide = frame.pivot(index="region", columns="year", values=design.outcome)
     cohorts = frame.groupby("region")["first_treated"].first().reindex(wide.index).to_numpy(float)
     group = np.where(np.isnan(cohorts), np.inf, cohorts)
     years = np.asarray(wide.columns)
     y = wide.to_numpy(float)
-    plan = np.array(_cell_plan(design), dtype=float).reshape(-1, 3)
+    plan = np.array(_cell_plan(design, base_period), dtype=float).reshape(-1, 3)
     g, t, base = plan[:, 0], plan[:, 1], plan[:, 2]
     column = {year: i for i, year in enumerate(years)}
     delta = y[:, [column[v] for v in t]] - y[:, [column[v] for v in base]]  # n x cells
@@ -185,13 +196,13 @@ def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign) -> tuple[pd.Dat
     return cells[keep].reset_index(drop=True), influence[:, keep], cohorts
 
 
-def _cells_differences(frame: pd.DataFrame, design: DIDDesign, covariates: list[str], method: Method
-                       ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _cells_differences(frame: pd.DataFrame, design: DIDDesign, covariates: list[str], method: Method,
+                       base_period: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     from differences import ATTgt
 
     data = frame.rename(columns={"first_treated": "cohort"}).set_index(["region", "year"]).sort_index()
     formula = design.outcome + (" ~ " + " + ".join(covariates) if covariates else "")
-    model = ATTgt(data=data, cohort_column="cohort", base_period="varying", anticipation=design.anticipation)
+    model = ATTgt(data=data, cohort_column="cohort", base_period=base_period, anticipation=design.anticipation)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(formula=formula, est_method=_DIFFERENCES_METHOD[method], control_group=design.control_group,
