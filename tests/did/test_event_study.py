@@ -96,3 +96,40 @@ def test_bad_requests():
         kz.event_study(panel, "outcome", "first_treated", method="twfe", leads=2, lags=2, reference=-5)
     with pytest.raises(SpecificationError, match="universal base"):
         kz.event_study(panel, "outcome", "first_treated", method="cs", reference=-2)
+
+
+@pytest.mark.parametrize("method", ["sun_abraham", "twfe"])
+def test_closed_form_equals_panelols(method):
+    """The balanced-panel closed form (cohort x year cells) equals linearmodels PanelOLS to 1e-10."""
+    import importlib
+
+    module = importlib.import_module("kzcausal.did.event_study")
+
+    panel, _ = kz.simulate_panel(n_regions=25, cohorts={2012: 6, 2016: 6}, dynamic=0.3, heterogeneity=0.5,
+                                 random_seed=12)
+    captured = {}
+    original = module._fit_cells
+
+    def spy(data, outcome, row_cell, k):
+        captured.update(data=data, outcome=outcome, row_cell=row_cell, k=k)
+        return original(data, outcome, row_cell, k)
+
+    module._fit_cells = spy
+    try:
+        kz.event_study(panel, "outcome", "first_treated", method=method, leads=4, lags=6)
+    finally:
+        module._fit_cells = original
+    closed = module._fit_cells(**captured)
+    reference = module._fit_cells_panelols(**captured)
+    np.testing.assert_allclose(closed[0], reference[0], atol=1e-10)
+    np.testing.assert_allclose(closed[1], reference[1], atol=1e-10)
+    assert closed[2] == reference[2]
+
+
+def test_unbalanced_panel_goes_through_panelols():
+    panel, truth = kz.simulate_panel(n_regions=25, cohorts={2012: 6, 2016: 6}, noise=0.0, random_seed=12)
+    frame = panel.to_frame()[["region", "year", "outcome", "first_treated"]]
+    frame = frame[~((frame["region"] == "Region 03") & (frame["year"] == 2009))]  # a region starts later
+    unbalanced = kz.read_panel(frame, regions=None)
+    es = kz.event_study(unbalanced, "outcome", "first_treated", method="sun_abraham")
+    np.testing.assert_allclose(es.table["estimate"], truth.event_study.loc[es.event_times], atol=1e-8)

@@ -51,14 +51,17 @@ def resolve_regions(panel: RegionPanel, treated: str | Iterable[str]) -> list[st
 class DIDDesign:
     """Cohorts (first treated year by region), the control group, periods and anticipation.
 
-    Build it with :meth:`from_panel`. ``data`` holds the rows used: ``region, year,
-    outcome, first_treated`` (NaN for never-treated regions).
+    Build it with :meth:`from_panel`. ``data`` holds the rows used, sorted by region and
+    year: ``region, year, <outcome>, first_treated`` (NaN for never-treated regions),
+    indexed by their row in the panel.
+    ``region_cohorts`` maps each region to its first treated year.
     """
 
     data: pd.DataFrame
     outcome: str
     control_group: ControlGroup
     anticipation: int
+    region_cohorts: pd.Series
     excluded: tuple[str, ...]
     notes: tuple[str, ...]
 
@@ -86,27 +89,33 @@ class DIDDesign:
             raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
         if anticipation < 0:
             raise SpecificationError(f"anticipation={anticipation}; it must be >= 0.")
-        frame = panel.to_frame()
-        cohorts = _first_treated_by_region(panel, frame, first_treated)
-        data = frame[["region", "year", outcome]].assign(first_treated=frame["region"].map(cohorts))
+        frame = panel._data  # read only: the panel is immutable and sorted by region, year
+        codes, regions = pd.factorize(frame["region"])
+        cohort_of = _first_treated_by_region(panel, frame, codes, regions, first_treated)
+        row_cohort = cohort_of.to_numpy()[codes]
+        data = pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
+                             "first_treated": row_cohort})
         notes: list[str] = []
-        missing = data[outcome].isna()
-        if missing.any():
-            rows = data.loc[missing, ["region", "year", "first_treated"]]
+        keep = ~data[outcome].isna().to_numpy()
+        if not keep.all():
+            rows = data.loc[~keep, ["region", "year", "first_treated"]]
             treated_rows = int(rows["first_treated"].notna().sum())
-            message = (f"outcome {outcome!r} missing in {int(missing.sum())} row(s) ({treated_rows} of treated "
+            message = (f"outcome {outcome!r} missing in {int((~keep).sum())} row(s) ({treated_rows} of treated "
                        f"regions); those rows are left out:\n{show_rows(rows)}")
             warnings.warn(message, KzCausalWarning, stacklevel=3)
             notes.append(message.split(":\n")[0])
-            data = data.loc[~missing]
-        first_year = int(data["year"].min())
-        early = sorted(r for r, g in cohorts.items() if np.isfinite(g) and g - anticipation <= first_year)
+        first_year = int(data["year"].to_numpy()[keep].min())
+        early_regions = (cohort_of - anticipation <= first_year).to_numpy()
+        early = sorted(regions[early_regions])
         if early:
             notes.append(f"excluded {len(early)} region(s) treated in the first period ({first_year}) or before, "
                          f"which have no pre-period: {early}")
-            data = data[~data["region"].isin(early)]
-        design = cls(data=data.reset_index(drop=True), outcome=outcome, control_group=control_group,
-                     anticipation=anticipation, excluded=tuple(early), notes=tuple(notes))
+            keep &= ~early_regions[codes]
+        if not keep.all():
+            data = data.loc[keep]
+            cohort_of = cohort_of[np.bincount(codes[keep], minlength=len(regions)) > 0]
+        design = cls(data=data, outcome=outcome, control_group=control_group,
+                     anticipation=anticipation, region_cohorts=cohort_of, excluded=tuple(early), notes=tuple(notes))
         if not design.cohorts:
             raise SpecificationError("no treated cohort with a pre-period remains; nothing to estimate.")
         if control_group == "never_treated" and not design.never_treated:
@@ -117,26 +126,19 @@ class DIDDesign:
     # ------------------------------------------------------------------ views
     @property
     def years(self) -> list[int]:
-        return sorted(int(y) for y in self.data["year"].unique())
-
-    @property
-    def region_cohorts(self) -> pd.Series:
-        """Region -> first treated year (NaN: never treated)."""
-        return self.data.groupby("region", sort=True)["first_treated"].first()
+        return sorted(int(y) for y in pd.unique(self.data["year"]))
 
     @property
     def cohorts(self) -> list[int]:
-        values = self.region_cohorts.dropna().unique()
-        return sorted(int(g) for g in values)
+        return sorted(int(g) for g in self.region_cohorts.dropna().unique())
 
     @property
     def never_treated(self) -> list[str]:
-        cohorts = self.region_cohorts
-        return cohorts.index[cohorts.isna()].tolist()
+        return self.region_cohorts.index[self.region_cohorts.isna()].tolist()
 
     @property
     def n_regions(self) -> int:
-        return int(self.data["region"].nunique())
+        return len(self.region_cohorts)
 
     def describe(self) -> str:
         """What will be compared, one line per cohort."""
@@ -172,29 +174,34 @@ class DIDDesign:
         return notes
 
 
-def _first_treated_by_region(panel: RegionPanel, frame: pd.DataFrame,
-                             first_treated: str | Mapping[str, float]) -> dict[str, float]:
+def _first_treated_by_region(panel: RegionPanel, frame: pd.DataFrame, codes: np.ndarray, regions: pd.Index,
+                             first_treated: str | Mapping[str, float]) -> pd.Series:
+    """Region -> first treated year (NaN: never), checking it is constant within each region."""
     if isinstance(first_treated, str):
         if first_treated not in frame.columns:
             raise SpecificationError(f"first_treated column {first_treated!r} is not in the panel; "
                                      f"variables: {panel.variables}.")
-        values = frame[first_treated].replace(0, np.nan)
-        spread = values.groupby(frame["region"]).nunique(dropna=False)
-        varying = spread[spread > 1].index.tolist()
-        if varying:
-            rows = frame.loc[frame["region"].isin(varying), ["region", "year", first_treated]]
-            raise PanelError(f"column {first_treated!r} changes within region(s) {varying[:5]}; it must be one "
+        values = frame[first_treated].to_numpy(float).copy()
+        values[values == 0] = np.nan
+        first_rows = np.unique(codes, return_index=True)[1]
+        per_region = values[first_rows]
+        expected = per_region[codes]
+        varying = ~((values == expected) | (np.isnan(values) & np.isnan(expected)))
+        if varying.any():
+            bad = list(pd.unique(frame["region"].to_numpy()[varying]))
+            rows = frame.loc[frame["region"].isin(bad), ["region", "year", first_treated]]
+            raise PanelError(f"column {first_treated!r} changes within region(s) {bad[:5]}; it must be one "
                              f"first treated year per region:\n{show_rows(rows)}\n"
                              "Fix: give each region a single first treated year (NaN or 0 if never treated).")
-        cohorts = values.groupby(frame["region"]).first().to_dict()
-    else:
-        names = {(canonical_region(k) if panel.regions_scheme == "kazakhstan" else None) or k: v
-                 for k, v in first_treated.items()}
-        unknown = [k for k in names if k not in panel.regions]
-        if unknown:
-            raise SpecificationError(f"first_treated names regions not in the panel: {unknown}.")
-        cohorts = {r: float(names.get(r, np.nan) or np.nan) for r in panel.regions}
-    return {r: (float(g) if g is not None and np.isfinite(g) else np.nan) for r, g in cohorts.items()}
+        return pd.Series(per_region, index=regions, name="first_treated")
+    names = {(canonical_region(k) if panel.regions_scheme == "kazakhstan" else None) or k: v
+             for k, v in first_treated.items()}
+    unknown = [k for k in names if k not in set(regions)]
+    if unknown:
+        raise SpecificationError(f"first_treated names regions not in the panel: {unknown}.")
+    values = [float(names[r]) if r in names and names[r] is not None and np.isfinite(names[r]) and names[r] != 0
+              else np.nan for r in regions]
+    return pd.Series(values, index=regions, name="first_treated")
 
 
 def check_absorbing(frame: pd.DataFrame, treatment: str) -> None:

@@ -91,19 +91,14 @@ def event_study(
 
 def _regression_event_study(design: DIDDesign, method: str, leads, lags, reference: int, bin_endpoints: bool,
                             alpha: float) -> EventStudyResult:
-    from linearmodels.panel import PanelOLS
-
-    data = design.data.copy()
+    data = design.data
     notes = list(design.notes)
-    cohorts = data["first_treated"]
     if method == "sun_abraham" and not design.never_treated:
         last = max(design.cohorts)
-        data = data[data["year"] < last]
-        cohorts = data["first_treated"]
-        data.loc[cohorts == last, "first_treated"] = np.nan  # the last cohort serves as control
+        data = data[data["year"] < last].assign(
+            first_treated=lambda t: t["first_treated"].where(t["first_treated"] != last))
         notes.append(f"no never-treated regions: cohort {last} is the control; years from {last} on are dropped")
-        cohorts = data["first_treated"]
-    event = data["year"] - cohorts
+    event = data["year"] - data["first_treated"]
     observed = event.dropna()
     low = -leads if leads is not None else int(observed.min())
     high = lags if lags is not None else int(observed.max())
@@ -114,30 +109,26 @@ def _regression_event_study(design: DIDDesign, method: str, leads, lags, referen
         notes.append(f"dropped {int(outside.sum())} treated observation(s) outside the window [{low}, {high}]")
         data, event = data[~outside], event[~outside]
     event = event.clip(lower=low, upper=high)
-    treated = event.notna()
-    times = [e for e in range(low, high + 1) if e != reference and (event == e).any()]
+    times = sorted(int(e) for e in pd.unique(event.dropna()) if e != reference)
+    cohort = data["first_treated"].to_numpy(float)
     if method == "twfe":
-        columns = {f"e{e}": ((event == e) & treated).astype(float) for e in times}
         cells = [(None, e) for e in times]
     else:
-        groups = sorted(data.loc[treated, "first_treated"].unique())
-        cells = [(g, e) for g in groups for e in times if ((data["first_treated"] == g) & (event == e)).any()]
-        columns = {f"g{int(g)}_e{e}": ((data["first_treated"] == g) & (event == e)).astype(float) for g, e in cells}
-    regressors = pd.DataFrame(columns, index=data.index)
-    indexed = pd.concat([data[["region", "year", design.outcome]], regressors], axis=1).set_index(["region", "year"])
-    fit = PanelOLS(indexed[design.outcome], indexed[list(columns)], entity_effects=True, time_effects=True,
-                   drop_absorbed=True).fit(cov_type="clustered", cluster_entity=True)
-    names = list(columns)
-    params, cov = fit.params.reindex(names).to_numpy(), fit.cov.reindex(index=names, columns=names).to_numpy()
+        pairs = pd.DataFrame({"g": cohort, "e": event.to_numpy()}).dropna().drop_duplicates()
+        cells = sorted((float(g), int(e)) for g, e in pairs.itertuples(index=False) if e != reference)
+    column = {cell: j for j, cell in enumerate(cells)}
+    row_cell = [column.get((None if method == "twfe" else g, e)) if np.isfinite(e) else None
+                for g, e in zip(cohort, event.to_numpy(float))]
+    params, cov, nobs = _fit_cells(data, design.outcome, row_cell, len(cells))
     if method == "twfe":
         weights = np.eye(len(times))
-        label = "dynamic TWFE (event-time dummies, linearmodels PanelOLS)"
+        label = "dynamic TWFE (event-time dummies)"
     else:
-        weights = _cohort_share_weights(data, event, cells, times)
-        label = "Sun-Abraham interaction-weighted (linearmodels PanelOLS)"
+        weights = _cohort_share_weights(row_cell, cells, times)
+        label = "Sun-Abraham interaction-weighted"
     estimates, vcov = weights @ params, weights @ cov @ weights.T
-    table = coefficient_table(pd.Series(estimates, index=times), pd.Series(np.sqrt(np.clip(np.diag(vcov), 0, None)), index=times),
-                              alpha=alpha)
+    table = coefficient_table(pd.Series(estimates, index=times),
+                              pd.Series(np.sqrt(np.clip(np.diag(vcov), 0, None)), index=times), alpha=alpha)
     table.index.name = "event_time"
     post = np.array(times) >= 0
     overall = (float(estimates[post].mean()), float(np.sqrt(vcov[np.ix_(post, post)].mean()))) if post.any() \
@@ -151,22 +142,79 @@ def _regression_event_study(design: DIDDesign, method: str, leads, lags, referen
         spec=dict(estimator="event_study", method=method, outcome=design.outcome, leads=leads, lags=lags,
                   reference=reference, bin_endpoints=bin_endpoints, control_group=design.control_group,
                   anticipation=design.anticipation, alpha=alpha),
-        n_obs=int(fit.nobs),
-        n_clusters=design.n_regions,
+        n_obs=nobs,
+        n_clusters=int(data["region"].nunique()),
         warnings=tuple(notes),
         reference=reference,
         overall=overall,
     )
 
 
-def _cohort_share_weights(data: pd.DataFrame, event: pd.Series, cells, times) -> np.ndarray:
-    """Rows: event times; columns: cohort x event-time cells; weights = share of each cohort's
+def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: list, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Two-way fixed-effects regression of the outcome on k cell dummies, clustered by region.
+
+    ``row_cell[i]`` is the dummy (column) that row i switches on, or None. Balanced panels
+    use an exact closed form: the dummies vary by cohort x year only, so the two-way within
+    transformation and the cluster scores reduce to cohort x year cells; this is what makes
+    50,000-region panels feasible. Unbalanced panels go through linearmodels ``PanelOLS``.
+    Both give linearmodels' clustered covariance (sandwich x N / (N - df_model)).
+    """
+    codes, regions = pd.factorize(data["region"])
+    years = np.sort(pd.unique(data["year"]))
+    n, t_count = len(regions), len(years)
+    if len(data) != n * t_count or (np.bincount(codes) != t_count).any():
+        return _fit_cells_panelols(data, outcome, row_cell, k)
+    cell = np.array([-1 if c is None else c for c in row_cell]).reshape(n, t_count)  # rows sorted region, year
+    # every region's dummy pattern over time identifies its "profile" (cohort under this design)
+    profiles, profile_of = np.unique(cell, axis=0, return_inverse=True)
+    profile_of = profile_of.ravel()
+    counts = np.bincount(profile_of, minlength=len(profiles)).astype(float)
+    X = np.zeros((len(profiles), t_count, k))
+    p_idx, t_idx = np.nonzero(profiles >= 0)
+    X[p_idx, t_idx, profiles[p_idx, t_idx]] = 1.0
+    share = counts / n
+    Xt = X - X.mean(axis=1, keepdims=True) - np.einsum("p,ptk->tk", share, X)[None] \
+        + np.einsum("p,ptk->k", share, X)[None, None] / t_count
+    y = data[outcome].to_numpy(float).reshape(n, t_count)
+    yt = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
+    sums = np.zeros((len(profiles), t_count))
+    np.add.at(sums, profile_of, yt)
+    xtx = np.einsum("p,ptk,ptl->kl", counts, Xt, Xt)
+    if np.linalg.matrix_rank(xtx) < k:
+        raise SpecificationError("event-time dummies are collinear with the region and year effects (no "
+                                 "never-treated regions and no binned endpoints?). Fix: restrict leads/lags with "
+                                 "bin_endpoints=True, or add never-treated regions.")
+    bread = np.linalg.inv(xtx)
+    beta = bread @ np.einsum("ptk,pt->k", Xt, sums)
+    resid = yt - np.einsum("itk,k->it", Xt[profile_of], beta)
+    scores = np.einsum("it,itk->ik", resid, Xt[profile_of])
+    nobs = n * t_count
+    df_model = n + t_count - 1 + k
+    return beta, bread @ (scores.T @ scores) @ bread * nobs / (nobs - df_model), nobs
+
+
+def _fit_cells_panelols(data: pd.DataFrame, outcome: str, row_cell: list, k: int
+                        ) -> tuple[np.ndarray, np.ndarray, int]:
+    from linearmodels.panel import PanelOLS
+
+    dummies = np.zeros((len(data), k))
+    rows = [i for i, c in enumerate(row_cell) if c is not None]
+    dummies[rows, [row_cell[i] for i in rows]] = 1.0
+    names = [f"c{j}" for j in range(k)]
+    frame = pd.DataFrame(dummies, columns=names, index=pd.MultiIndex.from_arrays(
+        [data["region"].to_numpy(), data["year"].to_numpy()], names=["region", "year"]))
+    outcome_series = pd.Series(data[outcome].to_numpy(float), index=frame.index)
+    fit = PanelOLS(outcome_series, frame, entity_effects=True, time_effects=True).fit(
+        cov_type="clustered", cluster_entity=True)
+    return fit.params.to_numpy(), fit.cov.to_numpy(), int(fit.nobs)
+
+
+def _cohort_share_weights(row_cell: list, cells: list, times: list[int]) -> np.ndarray:
+    """Rows: event times; columns: cohort x event-time cells; weight = share of the cell's
     observations among treated observations at that event time (Sun & Abraham 2021)."""
+    counts = np.bincount([c for c in row_cell if c is not None], minlength=len(cells)).astype(float)
     weights = np.zeros((len(times), len(cells)))
-    counts = {(g, e): int(((data["first_treated"] == g) & (event == e)).sum()) for g, e in cells}
     for row, e in enumerate(times):
-        columns = [j for j, (g, f) in enumerate(cells) if f == e]
-        total = sum(counts[cells[j]] for j in columns)
-        for j in columns:
-            weights[row, j] = counts[cells[j]] / total
+        columns = [j for j, (_, f) in enumerate(cells) if f == e]
+        weights[row, columns] = counts[columns] / counts[columns].sum()
     return weights

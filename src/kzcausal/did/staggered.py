@@ -110,18 +110,17 @@ def staggered_did(
         absent = [c for c in covariates if c not in panel.variables]
         if absent:
             raise SpecificationError(f"covariates {absent} are not in the panel; variables: {panel.variables}.")
-        extra = panel.to_frame()[["region", "year", *covariates]]
-        frame = frame.merge(extra, on=["region", "year"], how="left")
-    frame, dropped = _balance(frame, design.years)
+        frame = frame.join(panel._data[covariates])  # aligned on the panel's row index
+    frame, cohorts, dropped = _balance(frame, design)
     if dropped:
         notes.append(f"dropped {len(dropped)} region(s) not observed in every year (CS needs a balanced "
                      f"panel): {dropped[:10]}")
         warnings.warn(notes[-1], KzCausalWarning, stacklevel=2)
     if covariates or method != "reg":
-        cells, influence, units = _cells_differences(frame, design, covariates, method, base_period)
+        cells, influence, units = _cells_differences(frame, design, covariates, method, base_period, cohorts)
         engine = f"differences ({_DIFFERENCES_METHOD[method]})"
     else:
-        cells, influence, units = _cells_unconditional(frame, design, base_period)
+        cells, influence, units = _cells_unconditional(frame, design, base_period, cohorts)
         engine = "kzcausal vectorized group means"
     notes += design.cluster_warnings()
     return AttgtResult(
@@ -143,10 +142,15 @@ def staggered_did(
 
 
 # ---------------------------------------------------------------- engines
-def _balance(frame: pd.DataFrame, years: list[int]) -> tuple[pd.DataFrame, list[str]]:
-    counts = frame.groupby("region")["year"].nunique()
-    short = counts.index[counts < len(years)].tolist()
-    return frame[~frame["region"].isin(short)], short
+def _balance(frame: pd.DataFrame, design: DIDDesign) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """Keep regions observed in every year; rows stay sorted by region, then year."""
+    codes, regions = pd.factorize(frame["region"])
+    complete = np.bincount(codes) == len(design.years)
+    short = list(regions[~complete])
+    if short:
+        frame = frame[complete[codes]]
+    cohorts = design.region_cohorts.reindex(regions[complete]).to_numpy(float)
+    return frame, cohorts, short
 
 
 def _cell_plan(design: DIDDesign, base_period: str) -> list[tuple[int, int, int]]:
@@ -166,13 +170,11 @@ def _cell_plan(design: DIDDesign, base_period: str) -> list[tuple[int, int, int]
     return plan
 
 
-def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: str
+def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: str, cohorts: np.ndarray
                          ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    wide = frame.pivot(index="region", columns="year", values=design.outcome)
-    cohorts = frame.groupby("region")["first_treated"].first().reindex(wide.index).to_numpy(float)
+    years = np.asarray(design.years)
+    y = frame[design.outcome].to_numpy(float).reshape(len(cohorts), len(years))  # balanced, sorted
     group = np.where(np.isnan(cohorts), np.inf, cohorts)
-    years = np.asarray(wide.columns)
-    y = wide.to_numpy(float)
     plan = np.array(_cell_plan(design, base_period), dtype=float).reshape(-1, 3)
     g, t, base = plan[:, 0], plan[:, 1], plan[:, 2]
     column = {year: i for i, year in enumerate(years)}
@@ -197,7 +199,7 @@ def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: st
 
 
 def _cells_differences(frame: pd.DataFrame, design: DIDDesign, covariates: list[str], method: Method,
-                       base_period: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+                       base_period: str, cohorts: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     from differences import ATTgt
 
     data = frame.rename(columns={"first_treated": "cohort"}).set_index(["region", "year"]).sort_index()
@@ -218,10 +220,7 @@ def _cells_differences(frame: pd.DataFrame, design: DIDDesign, covariates: list[
                           "base_year": [int(e.base_period) for e in elements],
                           "att": [float(e.ATT) for e in elements],
                           "n_treated": np.nan, "n_control": np.nan})
-    entity_codes = model._data_matrix.index.get_level_values(0)
-    region_order = data.index.get_level_values(0).unique()
-    cohorts = (data["cohort"].groupby(level=0).first().reindex(region_order).to_numpy(float))
-    if len(np.unique(entity_codes)) != len(cohorts):  # pragma: no cover - guards differences' layout
+    if influence.shape[0] != len(cohorts):  # pragma: no cover - guards differences' layout
         raise RuntimeError("differences returned an unexpected number of units")
     return cells, influence, cohorts
 
