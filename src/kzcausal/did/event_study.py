@@ -116,9 +116,12 @@ def _regression_event_study(design: DIDDesign, method: str, leads, lags, referen
     else:
         pairs = pd.DataFrame({"g": cohort, "e": event.to_numpy()}).dropna().drop_duplicates()
         cells = sorted((float(g), int(e)) for g, e in pairs.itertuples(index=False) if e != reference)
-    column = {cell: j for j, cell in enumerate(cells)}
-    row_cell = [column.get((None if method == "twfe" else g, e)) if np.isfinite(e) else None
-                for g, e in zip(cohort, event.to_numpy(float))]
+    row_event = event.to_numpy(float)
+    if method == "twfe":
+        row_cell = pd.Index(times, dtype=float).get_indexer(row_event)
+    else:
+        row_cell = pd.MultiIndex.from_tuples(cells).get_indexer(pd.MultiIndex.from_arrays([cohort, row_event]))
+    row_cell = np.where(np.isfinite(row_event), row_cell, -1)  # -1: no dummy switched on
     params, cov, nobs = _fit_cells(data, design.outcome, row_cell, len(cells))
     if method == "twfe":
         weights = np.eye(len(times))
@@ -150,10 +153,10 @@ def _regression_event_study(design: DIDDesign, method: str, leads, lags, referen
     )
 
 
-def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: list, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Two-way fixed-effects regression of the outcome on k cell dummies, clustered by region.
 
-    ``row_cell[i]`` is the dummy (column) that row i switches on, or None. Balanced panels
+    ``row_cell[i]`` is the dummy (column) that row i switches on, or -1. Balanced panels
     use an exact closed form: the dummies vary by cohort x year only, so the two-way within
     transformation and the cluster scores reduce to cohort x year cells; this is what makes
     50,000-region panels feasible. Unbalanced panels go through linearmodels ``PanelOLS``.
@@ -164,7 +167,7 @@ def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: list, k: int) -> tupl
     n, t_count = len(regions), len(years)
     if len(data) != n * t_count or (np.bincount(codes) != t_count).any():
         return _fit_cells_panelols(data, outcome, row_cell, k)
-    cell = np.array([-1 if c is None else c for c in row_cell]).reshape(n, t_count)  # rows sorted region, year
+    cell = row_cell.reshape(n, t_count)  # rows are sorted by region, then year
     # every region's dummy pattern over time identifies its "profile" (cohort under this design)
     profiles, profile_of = np.unique(cell, axis=0, return_inverse=True)
     profile_of = profile_of.ravel()
@@ -193,13 +196,13 @@ def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: list, k: int) -> tupl
     return beta, bread @ (scores.T @ scores) @ bread * nobs / (nobs - df_model), nobs
 
 
-def _fit_cells_panelols(data: pd.DataFrame, outcome: str, row_cell: list, k: int
+def _fit_cells_panelols(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int
                         ) -> tuple[np.ndarray, np.ndarray, int]:
     from linearmodels.panel import PanelOLS
 
     dummies = np.zeros((len(data), k))
-    rows = [i for i, c in enumerate(row_cell) if c is not None]
-    dummies[rows, [row_cell[i] for i in rows]] = 1.0
+    rows = np.flatnonzero(row_cell >= 0)
+    dummies[rows, row_cell[rows]] = 1.0
     names = [f"c{j}" for j in range(k)]
     frame = pd.DataFrame(dummies, columns=names, index=pd.MultiIndex.from_arrays(
         [data["region"].to_numpy(), data["year"].to_numpy()], names=["region", "year"]))
@@ -209,10 +212,10 @@ def _fit_cells_panelols(data: pd.DataFrame, outcome: str, row_cell: list, k: int
     return fit.params.to_numpy(), fit.cov.to_numpy(), int(fit.nobs)
 
 
-def _cohort_share_weights(row_cell: list, cells: list, times: list[int]) -> np.ndarray:
+def _cohort_share_weights(row_cell: np.ndarray, cells: list, times: list[int]) -> np.ndarray:
     """Rows: event times; columns: cohort x event-time cells; weight = share of the cell's
     observations among treated observations at that event time (Sun & Abraham 2021)."""
-    counts = np.bincount([c for c in row_cell if c is not None], minlength=len(cells)).astype(float)
+    counts = np.bincount(row_cell[row_cell >= 0], minlength=len(cells)).astype(float)
     weights = np.zeros((len(times), len(cells)))
     for row, e in enumerate(times):
         columns = [j for j, (_, f) in enumerate(cells) if f == e]
