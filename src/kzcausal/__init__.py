@@ -5,8 +5,9 @@ regions: validated region x year panels, difference-in-differences with honest
 few-cluster inference, and hierarchical Bayesian elasticities.
 """
 
-from . import datasets
+from . import datasets, diagnostics
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
+from .diagnostics import randomization_inference, wild_cluster_bootstrap
 from .did import DIDDesign, DIDResult, did_2x2, event_study, staggered_did, twfe
 from .errors import (
     ConvergenceWarning,
@@ -36,7 +37,10 @@ __all__ = [
     "twfe",
     "staggered_did",
     "event_study",
+    "randomization_inference",
+    "wild_cluster_bootstrap",
     "datasets",
+    "diagnostics",
     "KzCausalError",
     "DataFileError",
     "PanelError",

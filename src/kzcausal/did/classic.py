@@ -108,6 +108,8 @@ def did_2x2(
         n_obs=len(frame),
         n_clusters=n_clusters if cov == "cluster" else None,
         warnings=tuple(notes),
+        data=pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
+                           "cohort": np.where(program == 1, float(post_from), np.inf)}),
     )
 
 
@@ -202,4 +204,11 @@ def twfe(
         n_obs=int(fit.nobs),
         n_clusters=n_clusters if cov == "cluster" else None,
         warnings=tuple(notes),
+        data=frame[["region", "year", outcome, *covariates]].assign(cohort=_first_on(frame, treatment)),
     )
+
+
+def _first_on(frame: pd.DataFrame, treatment: str) -> np.ndarray:
+    """Each row's region's first year with treatment 1 (inf if never): the absorbing adoption date."""
+    on = frame["year"].where(frame[treatment] == 1)
+    return on.groupby(frame["region"]).transform("min").fillna(np.inf).to_numpy(float)

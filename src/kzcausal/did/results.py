@@ -53,6 +53,9 @@ class DIDResult:
         Observations used and clusters (regions) for clustered errors.
     warnings
         Caveats a reader must see (few clusters, dropped rows, excluded cohorts).
+    data
+        The rows the estimate used (``region``, ``year``, the outcome, ``cohort`` = first
+        treated year or inf, covariates), for the wild bootstrap and randomization inference.
     """
 
     table: pd.DataFrame
@@ -62,6 +65,7 @@ class DIDResult:
     n_obs: int = 0
     n_clusters: int | None = None
     warnings: tuple[str, ...] = ()
+    data: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def params(self) -> pd.Series:
