@@ -1,5 +1,6 @@
 """Robustness toolkit: few-cluster inference, placebo in space, pre-trends."""
 
+from .bacon import BaconResult, bacon_decomposition
 from .inference import BootstrapResult, RandomizationResult, randomization_inference, wild_cluster_bootstrap
 
-__all__ = ["randomization_inference", "wild_cluster_bootstrap", "RandomizationResult", "BootstrapResult"]
+__all__ = ["bacon_decomposition", "BaconResult", "randomization_inference", "wild_cluster_bootstrap", "RandomizationResult", "BootstrapResult"]

@@ -1,0 +1,127 @@
+"""Goodman-Bacon (2021) decomposition of the two-way fixed-effects DID coefficient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..did.design import check_absorbing
+from ..errors import SpecificationError
+from ..panel import RegionPanel
+
+__all__ = ["bacon_decomposition", "BaconResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class BaconResult:
+    """Every 2x2 comparison behind the TWFE coefficient, with its weight and estimate.
+
+    ``table``: ``treated, control, kind, weight, estimate`` where ``kind`` is
+    ``"treated vs never treated"``, ``"earlier vs later treated"`` or
+    ``"later vs earlier treated"`` (the comparison that uses already-treated regions as
+    controls). ``twfe`` is the weighted sum of the estimates.
+    """
+
+    table: pd.DataFrame
+    twfe: float
+    method: str = "Goodman-Bacon (2021) decomposition of TWFE"
+
+    def summary(self) -> str:
+        by_kind = self.table.groupby("kind").apply(
+            lambda t: pd.Series({"weight": t["weight"].sum(),
+                                 "average estimate": np.average(t["estimate"], weights=t["weight"])}),
+            include_groups=False)
+        return "\n".join([self.method, f"TWFE coefficient = weighted sum = {self.twfe:.4f}", "",
+                          by_kind.to_string(float_format=lambda x: f"{x:.4f}"), "",
+                          self.table.to_string(index=False, float_format=lambda x: f"{x:.4f}")])
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def plot(self, ax=None):
+        """The classic scatter: each 2x2 estimate against its weight, by kind of comparison."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        for (kind, part), marker in zip(self.table.groupby("kind"), "os^"):
+            ax.scatter(part["weight"], part["estimate"], marker=marker, label=kind)
+        ax.axhline(self.twfe, color="C3", lw=1, ls="--", label=f"TWFE = {self.twfe:.3f}")
+        ax.set_xlabel("weight")
+        ax.set_ylabel("2x2 DID estimate")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def bacon_decomposition(panel: RegionPanel, outcome: str, treatment: str) -> BaconResult:
+    """Decompose the TWFE coefficient of a staggered 0/1 treatment into 2x2 comparisons.
+
+    Needs a balanced panel and absorbing adoption; regions treated from the first year
+    (always treated) are not allowed (drop them first). The weights sum to one and the
+    weighted sum of the 2x2 estimates equals the TWFE coefficient exactly.
+
+    References
+    ----------
+    Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment
+    timing. Journal of Econometrics 225(2), 254-277, equations (6)-(10).
+    """
+    for name in (outcome, treatment):
+        if name not in panel.variables:
+            raise SpecificationError(f"{name!r} is not in the panel; variables: {panel.variables}.")
+    frame = panel.to_frame()
+    if frame[[outcome, treatment]].isna().any().any():
+        raise SpecificationError(f"{outcome!r} or {treatment!r} has missing values; the decomposition needs a "
+                                 "balanced panel. Fix: drop those regions explicitly.")
+    check_absorbing(frame, treatment)
+    years = np.sort(frame["year"].unique())
+    wide = frame.pivot(index="region", columns="year", values=outcome)
+    if wide.isna().any().any():
+        raise SpecificationError("the decomposition needs a balanced panel (every region in every year).")
+    start = frame.loc[frame[treatment] == 1].groupby("region")["year"].min().reindex(wide.index)
+    always = start.index[start == years[0]].tolist()
+    if always:
+        raise SpecificationError(f"regions treated from the first year {years[0]}: {always}. Fix: drop them "
+                                 "(they serve only as controls with already-treated outcomes).")
+    y = wide.to_numpy(float)
+    n_regions, n_years = y.shape
+    timing = start.to_numpy(float)  # NaN: never treated
+    groups = sorted(np.unique(timing[np.isfinite(timing)]))
+    share = {g: np.mean(timing == g) for g in groups}
+    share_never = float(np.mean(np.isnan(timing)))
+    treated_share = {g: np.mean(years >= g) for g in groups}  # D-bar_k: share of years treated
+
+    def did(treated_rows, control_rows, first, last, switch):
+        window = (years >= first) & (years <= last)
+        post = years[window] >= switch
+        yt, yc = y[treated_rows][:, window], y[control_rows][:, window]
+        return ((yt[:, post].mean() - yt[:, ~post].mean()) - (yc[:, post].mean() - yc[:, ~post].mean()))
+
+    rows = []
+    for k in groups:
+        in_k = timing == k
+        d_k = treated_share[k]
+        if share_never > 0:
+            n_ku = share[k] / (share[k] + share_never)
+            weight = (share[k] + share_never) ** 2 * n_ku * (1 - n_ku) * d_k * (1 - d_k)
+            rows.append((k, "never treated", "treated vs never treated", weight,
+                         did(in_k, np.isnan(timing), years[0], years[-1], k)))
+        for l in groups:
+            if l <= k:
+                continue
+            in_l, d_l = timing == l, treated_share[l]
+            n_kl = share[k] / (share[k] + share[l])
+            weight_k = (((share[k] + share[l]) * (1 - d_l)) ** 2 * n_kl * (1 - n_kl)
+                        * (d_k - d_l) / (1 - d_l) * (1 - d_k) / (1 - d_l))
+            rows.append((k, f"later ({int(l)})", "earlier vs later treated", weight_k,
+                         did(in_k, in_l, years[0], l - 1, k)))
+            weight_l = (((share[k] + share[l]) * d_k) ** 2 * n_kl * (1 - n_kl)
+                        * d_l / d_k * (d_k - d_l) / d_k)
+            rows.append((l, f"earlier ({int(k)})", "later vs earlier treated", weight_l,
+                         did(in_l, in_k, k, years[-1], l)))
+    table = pd.DataFrame(rows, columns=["treated", "control", "kind", "weight", "estimate"])
+    table["treated"] = table["treated"].astype(int)
+    table["weight"] /= table["weight"].sum()  # the sum is the variance of two-way demeaned treatment
+    twfe = float((table["weight"] * table["estimate"]).sum())
+    return BaconResult(table=table, twfe=twfe)
