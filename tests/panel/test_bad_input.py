@@ -146,8 +146,13 @@ def test_overlapping_territories_are_rejected():
 
 def test_supplied_column_that_the_panel_derives():
     frame = counts().assign(attractiveness_index=1.0)
-    with pytest.raises(SpecificationError, match="attractiveness_index.*derived"):
+    with pytest.raises(PanelError, match=r"'attractiveness_index' disagrees[\s\S]*Akmola[\s\S]*Fix"):
         kz.read_panel(frame)
+    agreeing = counts().assign(attractiveness_index=lambda t: t["arrivals"] / t["departures"])
+    panel = kz.read_panel(agreeing)
+    assert any("agrees with the counts" in note for note in panel.notes)
+    # a panel's own tidy frame reads back into the same panel
+    pd.testing.assert_frame_equal(kz.read_panel(panel.to_frame()).to_frame(), panel.to_frame())
 
 
 def test_wide_table_needs_value_and_missing_columns_are_named(tmp_path):

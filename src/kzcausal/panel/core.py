@@ -155,9 +155,6 @@ class RegionPanel:
             # Dense arrays hold every region x year cell; cells with no value at all
             # are not observations.
             frame = frame.dropna(how="all", subset=[c for c in frame if c not in ("region", "year")])
-        recomputed = [name for name, (inputs, _) in DERIVED_INDICATORS.items()
-                      if name in frame and set(inputs) <= set(frame.columns)]
-        frame = frame.drop(columns=recomputed)
         units = {name: da.attrs["units"] for name, da in dataset.data_vars.items() if "units" in da.attrs}
         sources = tuple(s for s in str(dataset.attrs.get("sources", "")).split("\n") if s)
         boundaries = dataset.attrs.get("boundaries")
@@ -420,7 +417,10 @@ def read_panel(
     _check_gaps(frame, allow_gaps, notes)
     if regions == "kazakhstan":
         _check_overlapping_territory(frame)
+    supplied = {name: frame.pop(name) for name in derived if name in frame.columns}
+    variables = [v for v in variables if v not in supplied]
     frame = _derive_indicators(frame, derived)[["region", "year", *variables, *derived]]
+    _check_supplied_indicators(frame, supplied, notes)
     dropped_table = (pd.concat(dropped) if dropped
                      else pd.DataFrame(columns=["region", "year", "reason"]))
     return RegionPanel(
@@ -577,11 +577,6 @@ def _plan_derivations(variables: list[str], derive: Iterable[str] | None) -> lis
             if missing_inputs:
                 raise SpecificationError(f"derive: {name!r} needs column(s) {missing_inputs}, which the table lacks. "
                                          f"Fix: map them, e.g. {missing_inputs[0]}='<column>'.")
-    clash = [name for name in plan if name in available]
-    if clash:
-        raise SpecificationError(
-            f"column(s) {clash} are derived from counts that are also supplied. Fix: drop or rename the supplied "
-            "column(s); the panel computes them from the counts.")
     return plan
 
 
@@ -683,6 +678,20 @@ def _check_overlapping_territory(frame: pd.DataFrame) -> None:
                 f"{change.parent} and its successors {list(change.parts)} are both present in years {overlap[:10]}: "
                 "their territories overlap and would be counted twice. Fix: keep either "
                 f"{change.parent} or {' + '.join(change.parts)} for each year.")
+
+
+def _check_supplied_indicators(frame: pd.DataFrame, supplied: dict[str, pd.Series], notes: list[str]) -> None:
+    """A supplied indicator that the panel also derives must agree with the counts."""
+    for name, values in supplied.items():
+        values = values.loc[frame.index].to_numpy(float)
+        derived = frame[name].to_numpy(float)
+        agree = np.isclose(values, derived, rtol=1e-6, atol=1e-9) | (np.isnan(values) & np.isnan(derived))
+        if not agree.all():
+            rows = frame.loc[~agree, ["region", "year"]].assign(supplied=values[~agree], from_counts=derived[~agree])
+            raise PanelError(f"column {name!r} disagrees with the value computed from the counts in "
+                             f"{int((~agree).sum())} row(s):\n{show_rows(rows)}\n"
+                             f"Fix: drop the supplied {name!r} (the panel derives it) or correct the counts.")
+        notes.append(f"supplied {name!r} agrees with the counts; recomputed from them")
 
 
 def _derive_indicators(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
