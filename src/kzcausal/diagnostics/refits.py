@@ -15,8 +15,8 @@ from ..panel import read_panel
 __all__ = ["placebo_in_time", "leave_one_out"]
 
 
-def _refit(result: DIDResult, data: pd.DataFrame) -> pd.Series:
-    """The result's specification re-estimated on ``data``; returns its coefficient row."""
+def _refit(result: DIDResult, data: pd.DataFrame) -> tuple[pd.Series, int]:
+    """The result's specification re-estimated on ``data``: its coefficient row and sample size."""
     spec = result.spec
     outcome = spec["outcome"]
     panel = read_panel(data.drop(columns="cohort").assign(treated_=(data["year"] >= data["cohort"]).astype(float)),
@@ -28,15 +28,15 @@ def _refit(result: DIDResult, data: pd.DataFrame) -> pd.Series:
                       alpha=spec["alpha"])
     else:
         fit = twfe(panel, outcome, "treated_", covariates=spec["covariates"], cov=spec["cov"], alpha=spec["alpha"])
-    return fit.table.iloc[-1 if spec["estimator"] == "did_2x2" else 0]
+    return fit.table.iloc[-1 if spec["estimator"] == "did_2x2" else 0], fit.n_obs
 
 
-def _collect(result: DIDResult, rows: dict[str, pd.Series], method: str) -> DIDResult:
-    table = pd.DataFrame(rows).T.rename_axis("term")
+def _collect(result: DIDResult, fits: dict[str, tuple[pd.Series, int]], method: str) -> DIDResult:
+    table = pd.DataFrame({name: row for name, (row, _) in fits.items()}).T.rename_axis("term")
     return DIDResult(table=table, vcov=pd.DataFrame(np.diag(table["std_error"] ** 2), index=table.index,
                                                    columns=table.index),
                      method=f"{method} ({result.method})", spec={**result.spec, "check": method},
-                     n_obs=result.n_obs, n_clusters=result.n_clusters, warnings=result.warnings)
+                     n_obs=max(n for _, n in fits.values()), n_clusters=None, warnings=result.warnings)
 
 
 def _check(result: DIDResult) -> pd.DataFrame:
