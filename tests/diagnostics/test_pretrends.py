@@ -63,3 +63,13 @@ def test_no_leads_is_an_error():
     es = kz.event_study(panel, "outcome", "first_treated", method="twfe", leads=1, lags=3)
     with pytest.raises(SpecificationError, match="0 pre-period coefficients"):
         pretrend_test(es)
+
+
+def test_plot_overlays_the_detectable_trends():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    panel, _ = kz.simulate_panel(random_seed=1)
+    ax = pretrend_test(kz.event_study(panel, "outcome", "first_treated")).plot()
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "trend detected with 50% power" in labels and "trend detected with 80% power" in labels

@@ -55,3 +55,16 @@ def test_bad_requests():
         leave_one_out(result, by="cohort")
     with pytest.raises(SpecificationError, match="did_2x2 or kz.twfe"):
         leave_one_out(kz.staggered_did(panel, "outcome", "first_treated"))
+
+
+def test_placebo_outcome_equals_direct_fit():
+    panel, truth = kz.simulate_panel(random_seed=3)
+    panel = panel.with_logs("population")
+    treated = truth.first_treated.dropna().index.tolist()
+    result = kz.did_2x2(panel, "outcome", treated, 2014, fixed_effects=True, cov="cluster")
+    placebo = kz.diagnostics.placebo_outcome(result, panel, ["log_population", "in_migration_rate"])
+    direct = kz.did_2x2(panel, "log_population", treated, 2014, fixed_effects=True, cov="cluster")
+    assert placebo.params["placebo outcome log_population"] == pytest.approx(direct.params.iloc[0], abs=1e-12)
+    assert placebo.std_errors["placebo outcome log_population"] == pytest.approx(direct.std_errors.iloc[0], abs=1e-12)
+    with pytest.raises(SpecificationError, match="not in the panel"):
+        kz.diagnostics.placebo_outcome(result, panel, ["nothing"])

@@ -31,7 +31,21 @@ class PretrendResult:
     alpha: float
     leads: list[int]
     power: pd.DataFrame = field(repr=False)
+    event_study: EventStudyResult | None = field(default=None, repr=False)
     method: str = "joint Wald pre-trend test"
+
+    def plot(self, ax=None):
+        """The event study with the linear trends the test detects with 50% / 80% power overlaid."""
+        ax = self.event_study.plot(ax=ax)
+        times = np.array(self.event_study.event_times + [self.event_study.reference])
+        times.sort()
+        for (target, part), style in zip(self.power.groupby("power"), ("--", ":")):
+            slope = part["slope"].iloc[0]
+            ax.plot(times, slope * (times - self.event_study.reference), style, color="C3",
+                    label=f"trend detected with {target:.0%} power")
+        ax.set_title(f"{self.method}: p = {self.p_value:.3f}", fontsize="small")
+        ax.legend(fontsize="small")
+        return ax
 
     def summary(self) -> str:
         verdict = "rejects" if self.p_value < self.alpha else "does not reject"
@@ -103,4 +117,4 @@ def pretrend_test(
             rows.append({"power": target, "slope": slope, "event_time": int(e), "bias": delta[j],
                          "bias_if_passed": conditional[list(post).index(j)]})
     return PretrendResult(wald=wald, df=k, p_value=float(stats.chi2.sf(wald, k)), alpha=alpha,
-                          leads=times[pre].tolist(), power=pd.DataFrame(rows))
+                          leads=times[pre].tolist(), power=pd.DataFrame(rows), event_study=event_study)

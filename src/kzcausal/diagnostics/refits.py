@@ -10,9 +10,9 @@ import pandas as pd
 from ..did.classic import did_2x2, twfe
 from ..did.results import DIDResult
 from ..errors import SpecificationError
-from ..panel import read_panel
+from ..panel import RegionPanel, read_panel
 
-__all__ = ["placebo_in_time", "leave_one_out"]
+__all__ = ["placebo_in_time", "placebo_outcome", "leave_one_out"]
 
 
 def _refit(result: DIDResult, data: pd.DataFrame) -> tuple[pd.Series, int]:
@@ -85,3 +85,22 @@ def leave_one_out(result: DIDResult, by: str = "region") -> DIDResult:
             continue  # dropping the only treated (or only control) region leaves no comparison
         rows[name] = _refit(result, subset)
     return _collect(result, rows, f"leave one {by} out")
+
+
+def placebo_outcome(result: DIDResult, panel: RegionPanel, outcomes: Sequence[str]) -> DIDResult:
+    """Re-estimate the result's specification on outcomes the treatment should not move.
+
+    ``panel`` is the panel the result was estimated on (it holds the other columns).
+    """
+    data = _check(result)
+    absent = [o for o in outcomes if o not in panel.variables]
+    if absent:
+        raise SpecificationError(f"placebo outcomes {absent} are not in the panel; variables: {panel.variables}.")
+    frame = panel.to_frame().merge(data[["region", "year", "cohort"]], on=["region", "year"], how="inner")
+    fits = {}
+    for outcome in outcomes:
+        subset = frame[["region", "year", outcome, "cohort"]].dropna(subset=[outcome])
+        placebo = DIDResult(table=result.table, vcov=result.vcov, method=result.method,
+                            spec={**result.spec, "outcome": outcome}, data=subset)
+        fits[f"placebo outcome {outcome}"] = _refit(placebo, subset)
+    return _collect(result, fits, "placebo outcomes")
