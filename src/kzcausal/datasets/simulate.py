@@ -68,6 +68,7 @@ def simulate_panel(
     pretrend: Literal["linear", "bump"] | None = None,
     pretrend_size: float = 0.0,
     noise: float = 1.0,
+    serial_correlation: float = 0.0,
     elasticity: float = 0.3,
     elasticity_sd: float = 0.0,
     random_seed: int | None = None,
@@ -75,7 +76,8 @@ def simulate_panel(
     """Simulate a staggered-adoption region panel with known effects and elasticities.
 
     The DID outcome is ``outcome = a_r + g_t + effect_rt + violation_rt + e_rt`` with
-    region and year effects, ``e ~ N(0, noise^2)``. Adoption is absorbing:
+    region and year effects and ``e`` a stationary AR(1) within each region with
+    standard deviation ``noise`` and autocorrelation ``serial_correlation``. Adoption is absorbing:
     ``treated = 1`` from ``first_treated`` on. Counts follow a stylised demography:
     population grows, departures are 10-25 per 1,000, arrivals are departures times
     an attractiveness index that wanders around a region level, and
@@ -102,6 +104,9 @@ def simulate_panel(
         Parallel-trends violation for ever-treated regions: ``"linear"`` adds
         ``pretrend_size * (t - first year)`` in every year; ``"bump"`` adds
         ``pretrend_size`` in the three years before adoption only.
+    noise, serial_correlation
+        Standard deviation and AR(1) coefficient of the outcome's error (serially
+        correlated errors are what make plain OLS errors over-reject in DID).
     elasticity, elasticity_sd
         Region GRP elasticities are drawn from ``N(elasticity, elasticity_sd^2)``.
     random_seed
@@ -113,7 +118,7 @@ def simulate_panel(
     """
     years = np.asarray(list(years), dtype=np.int64)
     cohorts = dict(cohorts) if cohorts is not None else {2014: 6}
-    _check_design(n_regions, years, cohorts, anticipation, pretrend)
+    _check_design(n_regions, years, cohorts, anticipation, pretrend, serial_correlation)
     rng = np.random.default_rng(random_seed)
     regions = np.array([f"Region {i:0{len(str(n_regions))}d}" for i in range(1, n_regions + 1)])
     n_years = len(years)
@@ -141,7 +146,11 @@ def simulate_panel(
         violation = np.where(ever & (t >= g - 3) & (t < g), pretrend_size, 0.0)
     region_effect = rng.normal(0.0, 1.0, n_regions)[:, None]
     year_effect = (0.1 * (years - years[0]) + rng.normal(0.0, 0.5, n_years))[None, :]
-    outcome = region_effect + year_effect + true_effect + violation + rng.normal(0.0, noise, (n_regions, n_years))
+    shocks = rng.normal(0.0, noise, (n_regions, n_years))
+    errors = shocks.copy()
+    for j in range(1, n_years):
+        errors[:, j] = serial_correlation * errors[:, j - 1] + np.sqrt(1 - serial_correlation**2) * shocks[:, j]
+    outcome = region_effect + year_effect + true_effect + violation + errors
     treated = (ever & (t >= g)).astype(float)
 
     # --- counts and GRP
@@ -178,6 +187,7 @@ def simulate_panel(
     params = dict(n_regions=n_regions, years=years.tolist(), cohorts=cohorts, effect=effect, dynamic=dynamic,
                   heterogeneity=heterogeneity, cohort_effects=dict(cohort_effects or {}),
                   anticipation=anticipation, pretrend=pretrend, pretrend_size=pretrend_size, noise=noise,
+                  serial_correlation=serial_correlation,
                   elasticity=elasticity, elasticity_sd=elasticity_sd, random_seed=random_seed)
     label = f"SIMULATED by kzcausal.simulate_panel({_call_text(params)}); not real data"
     panel = read_panel(frame, regions=None, sources=(label,),
@@ -187,7 +197,7 @@ def simulate_panel(
 
 
 def _check_design(n_regions: int, years: np.ndarray, cohorts: dict[int, int], anticipation: int,
-                  pretrend: str | None) -> None:
+                  pretrend: str | None, serial_correlation: float) -> None:
     if n_regions < 2:
         raise SpecificationError(f"n_regions={n_regions}; a panel needs at least 2 regions.")
     if len(years) < 2 or np.any(np.diff(years) != 1):
@@ -198,6 +208,8 @@ def _check_design(n_regions: int, years: np.ndarray, cohorts: dict[int, int], an
     outside = [c for c in cohorts if not years[0] <= c <= years[-1]]
     if outside:
         raise SpecificationError(f"cohort years {outside} fall outside {years[0]}-{years[-1]}.")
+    if not -1 < serial_correlation < 1:
+        raise SpecificationError(f"serial_correlation={serial_correlation}; it must lie in (-1, 1).")
     if anticipation < 0:
         raise SpecificationError(f"anticipation={anticipation}; it must be >= 0 years.")
     if pretrend not in (None, "linear", "bump"):
