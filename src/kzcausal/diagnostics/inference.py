@@ -87,6 +87,13 @@ def _cluster_t(d_res: np.ndarray, y_res: np.ndarray, unit: np.ndarray, n_units: 
     return beta, beta / (np.sqrt(scores @ scores) / q)
 
 
+def _one_row(estimate: float, p_value: float, method: str, ci_low: float = np.nan, ci_high: float = np.nan
+             ) -> pd.DataFrame:
+    """The common tidy table for a single tested coefficient."""
+    return pd.DataFrame({"term": ["treatment"], "estimate": [estimate], "std_error": [np.nan], "ci_low": [ci_low],
+                         "ci_high": [ci_high], "p_value": [p_value], "method": [method]})
+
+
 # ------------------------------------------------------------------ randomization
 @dataclass(frozen=True, eq=False)
 class RandomizationResult:
@@ -106,9 +113,7 @@ class RandomizationResult:
                 f"{self.observed:.4f}; randomization p-value (two-sided) = {self.p_value:.4f}")
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"term": ["treatment"], "estimate": [self.observed], "std_error": [np.nan],
-                             "ci_low": [np.nan], "ci_high": [np.nan], "p_value": [self.p_value],
-                             "method": [self.method]})
+        return _one_row(self.observed, self.p_value, self.method)
 
     def plot(self, ax=None):
         """Histogram of the randomization distribution with the observed value marked."""
@@ -282,9 +287,7 @@ class BootstrapResult:
                 f"95% CI by test inversion [{self.ci_low:.4f}, {self.ci_high:.4f}]")
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"term": ["treatment"], "estimate": [self.estimate], "std_error": [np.nan],
-                             "ci_low": [self.ci_low], "ci_high": [self.ci_high], "p_value": [self.p_value],
-                             "method": [self.method]})
+        return _one_row(self.estimate, self.p_value, self.method, self.ci_low, self.ci_high)
 
     def plot(self, ax=None):
         """The estimate with its bootstrap interval; returns the Axes."""

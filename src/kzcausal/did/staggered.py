@@ -306,28 +306,18 @@ class AttgtResult:
                                 np.column_stack([infs, overall_inf]), f"{self.method}; group aggregation")
         if kind == "calendar":
             times = sorted(np.unique(year[post]))
-            ests, infs = [], []
-            for t in times:
-                est, inf = self._weighted(np.flatnonzero(post & (year == t)), share, att, cohort)
-                ests.append(est)
-                infs.append(inf)
-            infs = np.column_stack(infs)
+            ests, infs = self._weighted_each([post & (year == t) for t in times], share, att, cohort)
             overall, overall_inf = float(np.mean(ests)), infs.mean(axis=1)
             return self._result([*(str(t) for t in times), "overall"], [*ests, overall],
                                 np.column_stack([infs, overall_inf]), f"{self.method}; calendar aggregation")
         if kind == "event":
             times = sorted(np.unique(event[in_window]))
-            ests, infs = [], []
-            for e in times:
-                est, inf = self._weighted(np.flatnonzero(in_window & (event == e)), share, att, cohort)
-                ests.append(est)
-                infs.append(inf)
-            infs = np.column_stack(infs)
-            table = self._inference(np.array(ests), infs)
+            ests, infs = self._weighted_each([in_window & (event == e) for e in times], share, att, cohort)
+            table = self._inference(ests, infs)
             table.index = pd.Index(times, name="event_time")
             vcov = infs.T @ infs / self.n_units**2
             post_e = np.array(times) >= 0
-            overall = float(np.mean(np.array(ests)[post_e])) if post_e.any() else np.nan
+            overall = float(np.mean(ests[post_e])) if post_e.any() else np.nan
             overall_se = float(np.sqrt((infs[:, post_e].mean(axis=1) ** 2).sum()) / self.n_units) \
                 if post_e.any() else np.nan
             return EventStudyResult(
@@ -349,6 +339,11 @@ class AttgtResult:
         if not len(keep):
             raise SpecificationError("no ATT(g,t) cells to aggregate in this window.")
         return self._reweight(att[keep], self.influence[:, keep], share[keep], cohort[keep])
+
+    def _weighted_each(self, masks, share, att, cohort) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_weighted` for each boolean mask over the cells: estimates and influence columns."""
+        pairs = [self._weighted(np.flatnonzero(mask), share, att, cohort) for mask in masks]
+        return np.array([p[0] for p in pairs]), np.column_stack([p[1] for p in pairs])
 
     def _reweight(self, estimates, influence, shares, cohorts) -> tuple[float, np.ndarray]:
         total = shares.sum()
