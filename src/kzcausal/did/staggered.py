@@ -187,14 +187,21 @@ def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: st
         control = np.isinf(group)[:, None] | ((group[:, None] > threshold[None, :]) & (group[:, None] != g[None, :]))
     n_treated, n_control = treated.sum(axis=0), control.sum(axis=0)
     keep = n_control > 0
+    n = len(group)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_treated = np.where(treated, delta, 0).sum(axis=0) / n_treated
-        mean_control = np.where(control, delta, 0).sum(axis=0) / n_control
-        n = len(group)
-        influence = n * (np.where(treated, delta - mean_treated, 0) / n_treated
-                         - np.where(control, delta - mean_control, 0) / n_control)
+        # one weight per unit and cell: +1/n_treated for the cohort, -1/n_control for its controls, 0 otherwise
+        weight = np.where(treated, 1.0 / n_treated, 0.0)
+        weight -= np.where(control, 1.0 / n_control, 0.0)
+        att = (weight * delta).sum(axis=0)  # = mean over treated - mean over controls
+        mean_treated = np.where(treated, delta, 0.0).sum(axis=0) / n_treated
+        mean_control = mean_treated - att
+        # influence = n * weight * (delta - own group's mean)
+        delta -= np.where(treated, mean_treated, mean_control)
+        influence = delta
+        influence *= weight
+        influence *= n
     cells = pd.DataFrame({"cohort": g.astype(int), "year": t.astype(int), "base_year": base.astype(int),
-                          "att": mean_treated - mean_control, "n_treated": n_treated, "n_control": n_control})
+                          "att": att, "n_treated": n_treated, "n_control": n_control})
     return cells[keep].reset_index(drop=True), influence[:, keep], cohorts
 
 
