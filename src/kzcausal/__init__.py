@@ -7,7 +7,15 @@ few-cluster inference, and hierarchical Bayesian elasticities.
 
 from . import datasets, diagnostics
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
-from .diagnostics import randomization_inference, wild_cluster_bootstrap
+from .diagnostics import (
+    bacon_decomposition,
+    leave_one_out,
+    placebo_in_time,
+    placebo_outcome,
+    pretrend_test,
+    randomization_inference,
+    wild_cluster_bootstrap,
+)
 from .did import DIDDesign, DIDResult, did_2x2, event_study, staggered_did, twfe
 from .errors import (
     ConvergenceWarning,
@@ -39,6 +47,11 @@ __all__ = [
     "event_study",
     "randomization_inference",
     "wild_cluster_bootstrap",
+    "pretrend_test",
+    "bacon_decomposition",
+    "placebo_in_time",
+    "placebo_outcome",
+    "leave_one_out",
     "datasets",
     "diagnostics",
     "KzCausalError",

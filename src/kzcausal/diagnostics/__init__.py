@@ -1,8 +1,20 @@
-"""Robustness toolkit: few-cluster inference, placebo in space, pre-trends."""
+"""Robustness toolkit: few-cluster inference, placebo checks, pre-trends, Bacon decomposition."""
 
 from .bacon import BaconResult, bacon_decomposition
-from .refits import leave_one_out, placebo_in_time, placebo_outcome
-from .pretrends import PretrendResult, pretrend_test
 from .inference import BootstrapResult, RandomizationResult, randomization_inference, wild_cluster_bootstrap
+from .pretrends import PretrendResult, pretrend_test
+from .refits import leave_one_out, placebo_in_time, placebo_outcome
 
-__all__ = ["placebo_in_time", "placebo_outcome", "leave_one_out", "pretrend_test", "PretrendResult", "bacon_decomposition", "BaconResult", "randomization_inference", "wild_cluster_bootstrap", "RandomizationResult", "BootstrapResult"]
+__all__ = [
+    "randomization_inference",
+    "wild_cluster_bootstrap",
+    "pretrend_test",
+    "bacon_decomposition",
+    "placebo_in_time",
+    "placebo_outcome",
+    "leave_one_out",
+    "RandomizationResult",
+    "BootstrapResult",
+    "PretrendResult",
+    "BaconResult",
+]
