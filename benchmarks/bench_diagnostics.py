@@ -19,7 +19,6 @@ import itertools
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 
 warnings.filterwarnings("ignore")

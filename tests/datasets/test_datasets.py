@@ -1,7 +1,6 @@
 """Bundled data: shapes, published numbers and provenance."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import kzcausal as kz

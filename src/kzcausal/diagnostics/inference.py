@@ -167,7 +167,6 @@ def randomization_inference(
         raise SpecificationError("statistic='t' needs the fixed-effects specification "
                                  "(did_2x2(..., fixed_effects=True) or twfe).")
     labels = design.cohorts
-    n_units = len(labels)
     if len(np.unique(labels)) < 2:
         raise SpecificationError("every region has the same treatment path; nothing to permute.")
     exact = assignments == "exact"

@@ -106,7 +106,7 @@ def pretrend_test(
     noise = rng.multivariate_normal(np.zeros(len(times)), cov, size=n_sim, method="eigh")
     rows = []
     for target in power:
-        lam = optimize.brentq(lambda x: stats.ncx2.sf(critical, k, x) - target, 1e-9, 1e4) \
+        lam = optimize.brentq(lambda x, p=target: stats.ncx2.sf(critical, k, x) - p, 1e-9, 1e4) \
             if target > alpha else 0.0
         slope = float(np.sqrt(lam / noncentrality_per_slope2))
         delta = slope * (times - reference)

@@ -22,7 +22,7 @@ from ..errors import (
     show_rows,
 )
 from .io import is_year_label, load_table, parse_numbers
-from .regions import BOUNDARY_CHANGES, canonical_region, closest_regions, regions_at
+from .regions import BOUNDARY_CHANGES, canonical_region, closest_regions
 
 __all__ = ["RegionPanel", "read_panel", "COUNT_VARIABLES", "DERIVED_INDICATORS"]
 
