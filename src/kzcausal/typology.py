@@ -97,14 +97,13 @@ def classify_regions(
                                ["recipient", "donor"], "balanced")
     result.loc[result["attractiveness"].isna(), "role"] = "no data"
     if n_clusters is not None:
+        panel.require(*(features or []), role="feature")
         result = result.join(_cluster(frame, by_region, result, n_clusters, features or [], n_init, random_seed))
     return (result.sort_values("attractiveness", ascending=False).rename_axis("region").reset_index())
 
 
 def _cluster(frame, by_region, result, n_clusters, features, n_init, random_seed) -> pd.DataFrame:
-    missing = [f for f in features if f not in frame.columns]
-    if missing:
-        raise SpecificationError(f"features {missing} are not in the panel; columns: {list(frame.columns)}.")
+    """Seeded k-means (best of n_init k-means++ starts) on standardized window means."""
     means = by_region[list(features)].mean() if features else pd.DataFrame(index=result.index)
     table = means.assign(attractiveness=result["attractiveness"])
     incomplete = table[table.isna().any(axis=1)]

@@ -67,9 +67,7 @@ def bacon_decomposition(panel: RegionPanel, outcome: str, treatment: str) -> Bac
     Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment
     timing. Journal of Econometrics 225(2), 254-277, equations (6)-(10).
     """
-    for name in (outcome, treatment):
-        if name not in panel.variables:
-            raise SpecificationError(f"{name!r} is not in the panel; variables: {panel.variables}.")
+    panel.require(outcome, treatment)
     frame = panel.to_frame()
     if frame[[outcome, treatment]].isna().any().any():
         raise SpecificationError(f"{outcome!r} or {treatment!r} has missing values; the decomposition needs a "

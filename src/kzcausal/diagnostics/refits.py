@@ -93,9 +93,7 @@ def placebo_outcome(result: DIDResult, panel: RegionPanel, outcomes: Sequence[st
     ``panel`` is the panel the result was estimated on (it holds the other columns).
     """
     data = _check(result)
-    absent = [o for o in outcomes if o not in panel.variables]
-    if absent:
-        raise SpecificationError(f"placebo outcomes {absent} are not in the panel; variables: {panel.variables}.")
+    panel.require(*outcomes, role="placebo outcome")
     frame = panel.to_frame().merge(data[["region", "year", "cohort"]], on=["region", "year"], how="inner")
     fits = {}
     for outcome in outcomes:

@@ -56,8 +56,7 @@ def did_2x2(
     """
     if cov not in ("ols", "robust", "cluster"):
         raise SpecificationError(f"cov={cov!r}; use 'ols', 'robust' or 'cluster'.")
-    if outcome not in panel.variables:
-        raise SpecificationError(f"outcome {outcome!r} is not in the panel; variables: {panel.variables}.")
+    panel.require(outcome, role="outcome")
     label = "Sender" if isinstance(treated, str) and treated == "serpin_sending" else "Program"
     regions = resolve_regions(panel, treated)
     frame = panel.to_frame()
@@ -173,9 +172,7 @@ def twfe(
         raise SpecificationError(f"cov={cov!r}; use one of {list(options)}.")
     covariates = list(covariates or [])
     needed = [outcome, treatment, *covariates]
-    absent = [v for v in needed if v not in panel.variables]
-    if absent:
-        raise SpecificationError(f"variables {absent} are not in the panel; variables: {panel.variables}.")
+    panel.require(*needed)
     frame = panel.to_frame()
     missing = frame[needed].isna().any(axis=1)
     if missing.any():

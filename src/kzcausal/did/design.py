@@ -83,8 +83,7 @@ class DIDDesign:
             A panel variable holding each region's first treated year (constant within a
             region; NaN or 0 for never treated), or a mapping region -> year.
         """
-        if outcome not in panel.variables:
-            raise SpecificationError(f"outcome {outcome!r} is not in the panel; variables: {panel.variables}.")
+        panel.require(outcome, role="outcome")
         if control_group not in ("never_treated", "not_yet_treated"):
             raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
         if anticipation < 0:
@@ -178,9 +177,7 @@ def _first_treated_by_region(panel: RegionPanel, frame: pd.DataFrame, codes: np.
                              first_treated: str | Mapping[str, float]) -> pd.Series:
     """Region -> first treated year (NaN: never), checking it is constant within each region."""
     if isinstance(first_treated, str):
-        if first_treated not in frame.columns:
-            raise SpecificationError(f"first_treated column {first_treated!r} is not in the panel; "
-                                     f"variables: {panel.variables}.")
+        panel.require(first_treated, role="first_treated column")
         values = frame[first_treated].to_numpy(float).copy()
         values[values == 0] = np.nan
         first_rows = np.unique(codes, return_index=True)[1]

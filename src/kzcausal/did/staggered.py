@@ -107,9 +107,7 @@ def staggered_did(
     notes = list(design.notes)
     frame = design.data
     if covariates:
-        absent = [c for c in covariates if c not in panel.variables]
-        if absent:
-            raise SpecificationError(f"covariates {absent} are not in the panel; variables: {panel.variables}.")
+        panel.require(*covariates, role="covariate")
         frame = frame.join(panel._data[covariates])  # aligned on the panel's row index
     frame, cohorts, dropped = _balance(frame, design)
     if dropped:

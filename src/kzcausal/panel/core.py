@@ -109,6 +109,12 @@ class RegionPanel:
     def __len__(self) -> int:
         return len(self._data)
 
+    def require(self, *variables: str, role: str = "variable") -> None:
+        """Raise :class:`SpecificationError` naming any of ``variables`` the panel lacks."""
+        absent = [v for v in variables if v not in self.variables]
+        if absent:
+            raise SpecificationError(f"{role}(s) {absent} not in the panel; its variables: {self.variables}.")
+
     def __getitem__(self, variable: str) -> pd.Series:
         """One variable as a Series indexed by (region, year)."""
         if variable not in self.variables:
@@ -166,9 +172,8 @@ class RegionPanel:
     def with_logs(self, *variables: str) -> RegionPanel:
         """New panel with ``log_<variable>`` columns (natural log); values must be > 0."""
         data = self._data.copy()
+        self.require(*variables)
         for variable in variables:
-            if variable not in self.variables:
-                raise SpecificationError(f"cannot log {variable!r}: not in the panel. Variables: {self.variables}")
             values = data[variable]
             bad = data.loc[values.notna() & (values <= 0), ["region", "year", variable]]
             if len(bad):
