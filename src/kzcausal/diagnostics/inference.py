@@ -44,11 +44,16 @@ class _Design:
     pooled: bool               # paper 002's pooled 2x2 (the group dummy moves with the assignment)
 
 
-def _design(result: DIDResult) -> _Design:
+def estimation_rows(result: DIDResult) -> pd.DataFrame:
+    """The rows a result of :func:`kzcausal.did_2x2` or :func:`kzcausal.twfe` was estimated on."""
     if getattr(result, "data", None) is None or result.spec.get("estimator") not in ("did_2x2", "twfe"):
-        raise SpecificationError("randomization inference and the wild bootstrap take results of kz.did_2x2 or "
-                                 "kz.twfe (they carry the rows they used).")
-    data = result.data
+        raise SpecificationError("this check takes results of kz.did_2x2 or kz.twfe (they carry the rows they "
+                                 "used).")
+    return result.data
+
+
+def _design(result: DIDResult) -> _Design:
+    data = estimation_rows(result)
     outcome = result.spec["outcome"]
     codes, regions = pd.factorize(data["region"])
     years = data["year"].to_numpy()

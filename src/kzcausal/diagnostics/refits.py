@@ -11,6 +11,7 @@ from ..did.classic import did_2x2, twfe
 from ..did.results import DIDResult
 from ..errors import SpecificationError
 from ..panel import RegionPanel, read_panel
+from .inference import estimation_rows
 
 __all__ = ["placebo_in_time", "placebo_outcome", "leave_one_out"]
 
@@ -39,19 +40,13 @@ def _collect(result: DIDResult, fits: dict[str, tuple[pd.Series, int]], method: 
                      n_obs=max(n for _, n in fits.values()), n_clusters=None, warnings=result.warnings)
 
 
-def _check(result: DIDResult) -> pd.DataFrame:
-    if getattr(result, "data", None) is None or result.spec.get("estimator") not in ("did_2x2", "twfe"):
-        raise SpecificationError("this check re-estimates results of kz.did_2x2 or kz.twfe.")
-    return result.data
-
-
 def placebo_in_time(result: DIDResult, shifts: Sequence[int] = (1, 2, 3)) -> DIDResult:
     """Re-estimate with adoption moved ``shift`` years earlier, on pre-treatment years only.
 
     Only years before the first real adoption are used, so a non-zero placebo effect
     signals differential pre-trends (or anticipation), not the treatment.
     """
-    data = _check(result)
+    data = estimation_rows(result)
     first = float(np.min(data["cohort"]))
     pre = data[data["year"] < first]
     rows = {}
@@ -68,7 +63,7 @@ def placebo_in_time(result: DIDResult, shifts: Sequence[int] = (1, 2, 3)) -> DID
 
 def leave_one_out(result: DIDResult, by: str = "region") -> DIDResult:
     """Re-estimate leaving out one region (``by="region"``) or one adoption cohort (``by="cohort"``)."""
-    data = _check(result)
+    data = estimation_rows(result)
     if by == "region":
         groups = {f"without {r}": data["region"] != r for r in pd.unique(data["region"])}
     elif by == "cohort":
@@ -92,7 +87,7 @@ def placebo_outcome(result: DIDResult, panel: RegionPanel, outcomes: Sequence[st
 
     ``panel`` is the panel the result was estimated on (it holds the other columns).
     """
-    data = _check(result)
+    data = estimation_rows(result)
     panel.require(*outcomes, role="placebo outcome")
     frame = panel.to_frame().merge(data[["region", "year", "cohort"]], on=["region", "year"], how="inner")
     fits = {}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import SpecificationError, show_rows
 from ..panel import RegionPanel
-from .design import FEW_CLUSTERS, check_absorbing, resolve_regions
+from .design import check_absorbing, few_cluster_notes, resolve_regions
 from .results import DIDResult, coefficient_table
 
 __all__ = ["did_2x2", "twfe"]
@@ -86,13 +86,7 @@ def did_2x2(
     table = coefficient_table(pd.Series(beta[index], index=keep), pd.Series(np.sqrt(np.diag(vcov)[index]), index=keep),
                               alpha=alpha, df=df)
     n_clusters = len(np.unique(frame["region"]))
-    notes = []
-    if cov == "cluster" and n_clusters < FEW_CLUSTERS:
-        notes.append(f"only {n_clusters} clusters: cluster-robust errors are unreliable; use the wild "
-                     "cluster bootstrap or randomization inference")
-    if len(regions) == 1:
-        notes.append("a single treated region: cluster-robust and OLS errors are unreliable; use "
-                     "randomization inference")
+    notes = few_cluster_notes(n_clusters, len(regions), clustered=cov == "cluster")
     if cov == "ols":
         notes.append("OLS errors ignore within-region correlation over time (as paper 002); see cov='cluster', "
                      "the wild cluster bootstrap and randomization inference")
@@ -185,13 +179,8 @@ def twfe(
                    time_effects=True).fit(**options[cov])
     table = coefficient_table(fit.params, fit.std_errors, alpha=alpha)
     n_clusters = int(frame["region"].nunique())
-    notes = []
-    if cov == "cluster" and n_clusters < FEW_CLUSTERS:
-        notes.append(f"only {n_clusters} clusters: cluster-robust errors are unreliable; use the wild cluster "
-                     "bootstrap or randomization inference")
-    treated_regions = frame.loc[frame[treatment] == 1, "region"].nunique()
-    if treated_regions == 1:
-        notes.append("a single treated region: cluster-robust errors are unreliable; use randomization inference")
+    notes = few_cluster_notes(n_clusters, frame.loc[frame[treatment] == 1, "region"].nunique(),
+                              clustered=cov == "cluster")
     return DIDResult(
         table=table,
         vcov=fit.cov.copy(),

@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import KzCausalWarning, PanelError, SpecificationError, show_rows
 from ..panel import RegionPanel, canonical_region
 
-__all__ = ["DIDDesign", "resolve_regions", "FEW_CLUSTERS"]
+__all__ = ["DIDDesign", "resolve_regions", "few_cluster_notes", "FEW_CLUSTERS"]
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -162,15 +162,19 @@ class DIDDesign:
 
     def cluster_warnings(self) -> list[str]:
         """Caveats about inference with few clusters or treated regions."""
-        notes = []
-        treated = int(self.region_cohorts.notna().sum())
-        if self.n_regions < FEW_CLUSTERS:
-            notes.append(f"only {self.n_regions} clusters (regions): cluster-robust errors are unreliable; "
-                         "use the wild cluster bootstrap or randomization inference")
-        if treated == 1:
-            notes.append("a single treated region: cluster-robust errors are unreliable; use randomization "
-                         "inference")
-        return notes
+        return few_cluster_notes(self.n_regions, int(self.region_cohorts.notna().sum()))
+
+
+def few_cluster_notes(n_clusters: int, n_treated: int, *, clustered: bool = True) -> list[str]:
+    """The caveats every DID result carries when regions (clusters) or treated regions are few."""
+    notes = []
+    if clustered and n_clusters < FEW_CLUSTERS:
+        notes.append(f"only {n_clusters} clusters (regions): cluster-robust errors are unreliable; "
+                     "use the wild cluster bootstrap or randomization inference")
+    if n_treated == 1:
+        notes.append("a single treated region: cluster-robust and OLS errors are unreliable; use randomization "
+                     "inference")
+    return notes
 
 
 def _first_treated_by_region(panel: RegionPanel, frame: pd.DataFrame, codes: np.ndarray, regions: pd.Index,
