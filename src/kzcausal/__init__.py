@@ -9,6 +9,7 @@ from . import datasets, diagnostics
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
 from .diagnostics import (
     bacon_decomposition,
+    honest_sensitivity,
     leave_one_out,
     placebo_in_time,
     placebo_outcome,
@@ -48,6 +49,7 @@ __all__ = [
     "randomization_inference",
     "wild_cluster_bootstrap",
     "pretrend_test",
+    "honest_sensitivity",
     "bacon_decomposition",
     "placebo_in_time",
     "placebo_outcome",

@@ -1,6 +1,7 @@
 """Robustness toolkit: few-cluster inference, placebo checks, pre-trends, Bacon decomposition."""
 
 from .bacon import BaconResult, bacon_decomposition
+from .honest import HonestResult, honest_sensitivity
 from .inference import BootstrapResult, RandomizationResult, randomization_inference, wild_cluster_bootstrap
 from .pretrends import PretrendResult, pretrend_test
 from .refits import leave_one_out, placebo_in_time, placebo_outcome
@@ -9,6 +10,8 @@ __all__ = [
     "randomization_inference",
     "wild_cluster_bootstrap",
     "pretrend_test",
+    "honest_sensitivity",
+    "HonestResult",
     "bacon_decomposition",
     "placebo_in_time",
     "placebo_outcome",
