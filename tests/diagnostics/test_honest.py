@@ -11,7 +11,7 @@ from kzcausal.errors import SpecificationError
 
 pytest.importorskip("cvxpy")
 from moderndid.didhonest import compute_flci  # noqa: E402
-from moderndid.didhonest.delta.rm.rm import compute_identified_set_rm  # noqa: E402
+from moderndid.didhonest.delta.rm.rm import compute_conditional_cs_rm, compute_identified_set_rm  # noqa: E402
 
 N_PRE, N_POST = 3, 2
 TIMES = [-4, -3, -2, 0, 1]
@@ -69,6 +69,30 @@ def test_levels_from_differences_reproduce_a_trend():
     assert np.allclose(B @ kink, [0, 0, 0, 0, 0.2])
 
 
+@pytest.mark.parametrize("mbar", [0.5, 1.0])
+def test_relative_magnitudes_conditional_equals_moderndid(mbar):
+    """Same polyhedra as moderndid 0.2.0 (which omits the earliest pre-period change) -> same interval."""
+    from kzcausal.diagnostics.honest import _RelativeMagnitudes
+
+    class LaterChangesOnly(_RelativeMagnitudes):
+        def constraints(self, mbar, s, positive):
+            return super().constraints(mbar, max(s, 1), positive)
+
+    beta, sigma = _inputs()
+    mine = LaterChangesOnly(beta, sigma, N_PRE, N_POST, np.array([1.0, 0.0]), 0.05, "conditional", 40, 0)
+    lo, hi = mine.interval(mbar)
+    ref = compute_conditional_cs_rm(beta, sigma, N_PRE, N_POST, l_vec=np.array([[1.0], [0.0]]), m_bar=mbar,
+                                    hybrid_flag="ARP")
+    accepted = ref["grid"][ref["accept"] > 0]
+    step = ref["grid"][1] - ref["grid"][0]
+    # moderndid reports the outermost accepted points of a 1,000-point grid; we bisect to 1e-4 s.e.
+    assert lo == pytest.approx(accepted.min(), abs=step) and hi == pytest.approx(accepted.max(), abs=step)
+    # with the earliest change included (the paper's Delta^RM) the set can only grow
+    full = kz.honest_sensitivity(event_study(beta, sigma), restriction="relative_magnitude", Mbar=[mbar],
+                                 progress=False).table
+    assert full["ci_low"].iloc[0] <= lo + 1e-9 and full["ci_high"].iloc[0] >= hi - 1e-9
+
+
 def test_identified_set_closed_form_and_moderndid():
     beta, sigma = _inputs()
     from kzcausal.diagnostics.honest import _RelativeMagnitudes
@@ -94,9 +118,8 @@ def test_earliest_pre_period_difference_counts():
 def test_small_noise_confidence_set_approaches_identified_set():
     beta, _ = _inputs()
     sigma = np.eye(5) * 1e-10
-    with pytest.warns(kz.diagnostics.honest.ExperimentalWarning):
-        result = kz.honest_sensitivity(event_study(beta, sigma), restriction="relative_magnitude", Mbar=[1.0],
-                                       method="conditional", progress=False)
+    result = kz.honest_sensitivity(event_study(beta, sigma), restriction="relative_magnitude", Mbar=[1.0],
+                                   method="conditional", progress=False)
     largest = 0.035
     assert result.table["ci_low"].iloc[0] == pytest.approx(0.2 - largest, abs=1e-3)
     assert result.table["ci_high"].iloc[0] == pytest.approx(0.2 + largest, abs=1e-3)

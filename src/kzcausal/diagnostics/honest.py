@@ -154,8 +154,8 @@ def honest_sensitivity(
         ``"first"`` (effect at ``e = 0``), ``"average"`` (mean over the post-periods) or an
         event time ``e >= 0``.
     method
-        Relative magnitudes: ``"hybrid"`` (default; conditional-least-favourable, kappa =
-        alpha / 10) or ``"conditional"``. Smoothness: ``"flci"``.
+        Relative magnitudes: ``"conditional"`` (default; Andrews-Roth-Pakes) or ``"hybrid"``
+        (conditional-least-favourable, kappa = alpha / 10; experimental). Smoothness: ``"flci"``.
     grid_points
         Coarse grid over ``theta`` per polyhedron for relative magnitudes; every change from
         rejected to accepted on it is refined by bisection to 1e-4 standard errors.
@@ -181,14 +181,14 @@ def honest_sensitivity(
             raise SpecificationError(f"relative magnitudes need at least 2 pre-periods (leads e <= -2 and the "
                                      f"reference); the event study has {n_pre} lead(s) {times[:n_pre].tolist()}. "
                                      "Widen the window (leads=...) or use restriction='smoothness'.")
-        warnings.warn("relative-magnitude confidence sets are experimental: their identified sets equal an "
-                      "independent LP (and moderndid's), but the ARP conditional/hybrid intervals still differ "
-                      "from moderndid's beyond its grid step in some designs. Use restriction='smoothness' (FLCI, "
-                      "verified) for conclusions.", ExperimentalWarning, stacklevel=2)
-        method = method or "hybrid"
+        method = method or "conditional"
         if method not in ("hybrid", "conditional"):
             raise SpecificationError(f"method {method!r} is not available for relative magnitudes; use 'hybrid' "
                                      "or 'conditional'.")
+        if method == "hybrid":
+            warnings.warn("the hybrid (conditional-least-favourable) relative-magnitude sets are experimental: the "
+                          "conditional test is verified against moderndid, the simulated least-favourable first "
+                          "stage is not yet.", ExperimentalWarning, stacklevel=2)
         bounds = _bounds("Mbar", Mbar, np.linspace(0, 2, 9))
         solver = _RelativeMagnitudes(beta, sigma, n_pre, n_post, weights, alpha, method, grid_points, random_seed)
     elif restriction == "smoothness":
