@@ -296,7 +296,7 @@ def _breakdown(solver, bounds, intervals, original) -> tuple[float, bool]:
     first_bad = ok.index(False)
     lo = bounds[first_bad - 1] if first_bad > 0 else 0.0
     hi = bounds[first_bad]
-    if first_bad == 0 and not excludes(solver.interval(0.0)):
+    if first_bad == 0 and (bounds[0] == 0 or not excludes(solver.interval(0.0))):
         return 0.0, False
     while hi - lo > 1e-3 * max(hi, 1e-12):
         mid = (lo + hi) / 2
@@ -401,6 +401,7 @@ class _ARPTest:
         self.X = a_post[rows, 1:]
         self.sigma = (A @ rm.sigma @ A.T)[np.ix_(rows, rows)]
         self.sd = np.sqrt(np.diag(self.sigma))
+        self.W = np.column_stack([self.sd, self.X])
         self.alpha, self.hybrid, self.kappa = rm.alpha, rm.hybrid, rm.kappa
         self.lf_cv = self._least_favourable_cv(rm.z[:, :len(rows)]) if rm.hybrid else np.inf
 
@@ -413,7 +414,7 @@ class _ARPTest:
             lam = np.zeros(len(y))
             lam[j] = 1.0 / self.sd[j]
             return float(y[j] / self.sd[j]), lam
-        res = optimize.linprog(np.r_[1.0, np.zeros(k)], A_ub=-np.column_stack([self.sd, self.X]), b_ub=-y,
+        res = optimize.linprog(np.r_[1.0, np.zeros(k)], A_ub=-self.W, b_ub=-y,
                                bounds=(None, None), method="highs-ds")
         if res.status != 0:
             return np.nan, None
@@ -437,7 +438,7 @@ class _ARPTest:
         size = (self.alpha - self.kappa) / (1 - self.kappa) if self.hybrid else self.alpha
         k = self.X.shape[1]
         binding = lam > 1e-6
-        W = np.column_stack([self.sd, self.X])
+        W = self.W
         if binding.sum() == k + 1 and np.linalg.matrix_rank(W[binding]) == k + 1:
             vlo, vup, sigma_b = self._truncation_licq(y, W, binding)
         else:
@@ -597,11 +598,9 @@ class _Smoothness:
         else:
             res = optimize.minimize_scalar(lambda h: self._half_length(h, M), bounds=(h_lo * (1 + 1e-7), h_hi),
                                            method="bounded", options={"xatol": 1e-7 * h_hi})
-            h = float(res.x)
+            at_min_bias = self._half_length(h_hi, M)
+            h, half = (float(res.x), float(res.fun)) if res.fun < at_min_bias else (h_hi, at_min_bias)
             v = self._least_bias(h)[1]
-            half = min(res.fun, self._half_length(h_hi, M))
-            if half == self._half_length(h_hi, M):
-                v = self._least_bias(h_hi)[1]
         center = float(np.r_[v, self.l] @ self.beta)
         return (center - half, center + half)
 
