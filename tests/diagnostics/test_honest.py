@@ -3,14 +3,17 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import optimize
 
 import kzcausal as kz
-from kzcausal.diagnostics.honest import _levels_from_differences
+from kzcausal.diagnostics import honest
+from kzcausal.diagnostics.honest import _ARPTest, _levels_from_differences, _RelativeMagnitudes
 from kzcausal.did.staggered import EventStudyResult
 from kzcausal.errors import SpecificationError
 
 pytest.importorskip("cvxpy")
 from moderndid.didhonest import compute_flci  # noqa: E402
+from moderndid.didhonest.arp_nuisance import compute_least_favorable_cv  # noqa: E402
 from moderndid.didhonest.delta.rm.rm import compute_conditional_cs_rm, compute_identified_set_rm  # noqa: E402
 
 N_PRE, N_POST = 3, 2
@@ -69,34 +72,67 @@ def test_levels_from_differences_reproduce_a_trend():
     assert np.allclose(B @ kink, [0, 0, 0, 0, 0.2])
 
 
-@pytest.mark.parametrize("mbar", [0.5, 1.0])
-def test_relative_magnitudes_conditional_equals_moderndid(mbar):
+class LaterChangesOnly(_RelativeMagnitudes):
+    """Delta^RM without the earliest pre-period change, as moderndid 0.2.0 builds it."""
+
+    def constraints(self, mbar, s, positive):
+        return super().constraints(mbar, max(s, 1), positive)
+
+
+@pytest.mark.parametrize("method,flag,mbar,weights", [("conditional", "ARP", 0.5, [1.0, 0.0]),
+                                                     ("conditional", "ARP", 1.0, [0.5, 0.5]),
+                                                     ("hybrid", "LF", 1.0, [1.0, 0.0]),
+                                                     ("hybrid", "LF", 2.0, [0.5, 0.5])])
+def test_relative_magnitudes_equal_moderndid(method, flag, mbar, weights):
     """Same polyhedra as moderndid 0.2.0 (which omits the earliest pre-period change) -> same interval."""
-    from kzcausal.diagnostics.honest import _RelativeMagnitudes
-
-    class LaterChangesOnly(_RelativeMagnitudes):
-        def constraints(self, mbar, s, positive):
-            return super().constraints(mbar, max(s, 1), positive)
-
     beta, sigma = _inputs()
-    mine = LaterChangesOnly(beta, sigma, N_PRE, N_POST, np.array([1.0, 0.0]), 0.05, "conditional", 40, 0)
-    lo, hi = mine.interval(mbar)
-    ref = compute_conditional_cs_rm(beta, sigma, N_PRE, N_POST, l_vec=np.array([[1.0], [0.0]]), m_bar=mbar,
-                                    hybrid_flag="ARP")
+    l = np.array(weights)
+    lo, hi = LaterChangesOnly(beta, sigma, N_PRE, N_POST, l, 0.05, method, 40, 0).interval(mbar)
+    ref = compute_conditional_cs_rm(beta, sigma, N_PRE, N_POST, l_vec=l[:, None], m_bar=mbar, hybrid_flag=flag)
     accepted = ref["grid"][ref["accept"] > 0]
     step = ref["grid"][1] - ref["grid"][0]
-    # moderndid reports the outermost accepted points of a 1,000-point grid; we bisect to 1e-4 s.e.
-    assert lo == pytest.approx(accepted.min(), abs=step) and hi == pytest.approx(accepted.max(), abs=step)
+    # moderndid reports the outermost accepted points of a 1,000-point grid, so the true edges lie within
+    # one step outside them; we bisect to 1e-4 s.e.
+    assert accepted.min() - step - 1e-6 <= lo <= accepted.min() + 1e-6
+    assert accepted.max() - 1e-6 <= hi <= accepted.max() + step + 1e-6
     # with the earliest change included (the paper's Delta^RM) the set can only grow
     full = kz.honest_sensitivity(event_study(beta, sigma), restriction="relative_magnitude", Mbar=[mbar],
+                                 target="first" if weights[0] == 1 else "average", method=method,
                                  progress=False).table
     assert full["ci_low"].iloc[0] <= lo + 1e-9 and full["ci_high"].iloc[0] >= hi - 1e-9
 
 
+def test_least_favourable_critical_value_equals_moderndid():
+    beta, sigma = _inputs()
+    rm = _RelativeMagnitudes(beta, sigma, N_PRE, N_POST, np.array([1.0, 0.0]), 0.05, "hybrid", 40, 0)
+    for s, positive in [(1, False), (2, True)]:
+        test = _ARPTest(rm.constraints(1.0, s, positive), rm)
+        ref = compute_least_favorable_cv(test.X, test.sigma, 0.005, seed=0)
+        assert test.lf_cv == pytest.approx(ref, abs=1e-9)
+
+
+def test_dual_vertices_give_the_lp_value_and_the_same_sets_as_one_lp_per_test(monkeypatch):
+    rng = np.random.default_rng(3)
+    beta, sigma = _inputs()
+    rm = _RelativeMagnitudes(beta, sigma, N_PRE, N_POST, np.array([0.5, 0.5]), 0.05, "conditional", 40, 0)
+    test = _ARPTest(rm.constraints(0.8, 1, True), rm)
+    for _ in range(50):
+        y = rng.normal(size=len(test.sd)) * 0.1
+        lp = optimize.linprog(np.r_[1.0, np.zeros(test.X.shape[1])], A_ub=-test.W, b_ub=-y, bounds=(None, None),
+                              method="highs")
+        assert test._eta(y)[0] == pytest.approx(lp.x[0], abs=1e-10)
+
+    # the fallback for problems with too many bases (one LP per statistic) gives the same set and critical value
+    hybrid = _RelativeMagnitudes(beta, sigma, N_PRE, N_POST, np.array([0.5, 0.5]), 0.05, "hybrid", 40, 0)
+    fast_interval = rm.interval(1.0)
+    fast_cv = _ARPTest(hybrid.constraints(1.0, 2, False), hybrid).lf_cv
+    monkeypatch.setattr(honest, "_dual_vertices", lambda W: None)
+    assert rm.interval(1.0) == pytest.approx(fast_interval, abs=1e-6)
+    assert _ARPTest(hybrid.constraints(1.0, 2, False), hybrid).lf_cv == pytest.approx(fast_cv, abs=1e-9)
+
+
 def test_identified_set_closed_form_and_moderndid():
     beta, sigma = _inputs()
-    from kzcausal.diagnostics.honest import _RelativeMagnitudes
-
     rm = _RelativeMagnitudes(beta, sigma, N_PRE, N_POST, np.array([1.0, 0.0]), 0.05, "conditional", 40, 0)
     largest = np.max(np.abs(np.diff(np.r_[beta[:3], 0.0])))
     for mbar in (0.0, 0.5, 2.0):
@@ -109,8 +145,6 @@ def test_identified_set_closed_form_and_moderndid():
 def test_earliest_pre_period_difference_counts():
     """Delta^RM bounds by the largest of all pre-period changes, the earliest included (paper's definition)."""
     beta = np.array([1.0, 0.0, 0.0, 0.5, 0.5])
-    from kzcausal.diagnostics.honest import _RelativeMagnitudes
-
     rm = _RelativeMagnitudes(beta, np.eye(5) * 1e-4, 3, 2, np.array([1.0, 0.0]), 0.05, "conditional", 40, 0)
     assert rm.identified_set(1.0) == pytest.approx((-0.5, 1.5), abs=1e-12)
 

@@ -16,7 +16,9 @@ pre-period difference is the largest, and its sign), so the confidence set is th
 the per-polyhedron sets. Smoothness uses the fixed-length confidence interval (FLCI) of
 Armstrong & Kolesár: the affine estimator ``v' beta`` whose worst-case bias over
 ``Delta^SD(M)`` and standard deviation give the shortest interval. All linear programs are
-solved with HiGHS (``scipy.optimize.linprog``).
+solved with HiGHS (``scipy.optimize.linprog``); the ARP statistic's LP has a feasible set that does
+not move with ``theta`` or the data, so its dual vertices are enumerated once per polyhedron and
+every test statistic, truncation bound and least-favourable draw is then a matrix product.
 
 Event times follow the event study: the reference period is ``e = -1`` (HonestDiD's period
 0), leads ``e <= -2`` are the pre-periods and ``e >= 0`` the post-periods.
@@ -24,7 +26,8 @@ Event times follow the event study: the reference period is ``e = -1`` (HonestDi
 
 from __future__ import annotations
 
-import warnings
+import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,15 +36,11 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..did.staggered import EventStudyResult
-from ..errors import KzCausalWarning, SpecificationError
+from ..errors import SpecificationError
 
 __all__ = ["honest_sensitivity", "HonestResult"]
 
 Restriction = Literal["relative_magnitude", "smoothness"]
-
-
-class ExperimentalWarning(KzCausalWarning):
-    """A method whose results are not yet verified against an independent reference."""
 
 
 # ------------------------------------------------------------------ result
@@ -154,13 +153,15 @@ def honest_sensitivity(
         ``"first"`` (effect at ``e = 0``), ``"average"`` (mean over the post-periods) or an
         event time ``e >= 0``.
     method
-        Relative magnitudes: ``"conditional"`` (default; Andrews-Roth-Pakes) or ``"hybrid"``
-        (conditional-least-favourable, kappa = alpha / 10; experimental). Smoothness: ``"flci"``.
+        Relative magnitudes: ``"hybrid"`` (default, as the R package's ``"C-LF"``:
+        conditional-least-favourable, kappa = alpha / 10) or ``"conditional"`` (Andrews-Roth-Pakes).
+        Smoothness: ``"flci"``.
     grid_points
         Coarse grid over ``theta`` per polyhedron for relative magnitudes; every change from
         rejected to accepted on it is refined by bisection to 1e-4 standard errors.
     random_seed
-        Seeds the least-favourable critical value simulation (hybrid only).
+        Seeds the least-favourable critical value simulation (hybrid only): 1,000 draws per
+        polyhedron from ``default_rng(random_seed)``, the same stream as moderndid's ``seed``.
 
     Returns
     -------
@@ -181,14 +182,10 @@ def honest_sensitivity(
             raise SpecificationError(f"relative magnitudes need at least 2 pre-periods (leads e <= -2 and the "
                                      f"reference); the event study has {n_pre} lead(s) {times[:n_pre].tolist()}. "
                                      "Widen the window (leads=...) or use restriction='smoothness'.")
-        method = method or "conditional"
+        method = method or "hybrid"
         if method not in ("hybrid", "conditional"):
             raise SpecificationError(f"method {method!r} is not available for relative magnitudes; use 'hybrid' "
                                      "or 'conditional'.")
-        if method == "hybrid":
-            warnings.warn("the hybrid (conditional-least-favourable) relative-magnitude sets are experimental: the "
-                          "conditional test is verified against moderndid, the simulated least-favourable first "
-                          "stage is not yet.", ExperimentalWarning, stacklevel=2)
         bounds = _bounds("Mbar", Mbar, np.linspace(0, 2, 9))
         solver = _RelativeMagnitudes(beta, sigma, n_pre, n_post, weights, alpha, method, grid_points, random_seed)
     elif restriction == "smoothness":
@@ -314,8 +311,7 @@ class _RelativeMagnitudes:
         self.kappa = alpha / 10
         self.grid_points = grid_points
         self.sd_theta = float(np.sqrt(weights @ sigma[n_pre:, n_pre:] @ weights))
-        # draws for the least-favourable critical value: common across polyhedra and bounds
-        self.z = np.random.default_rng(random_seed).standard_normal((1000, 2 * (n_pre + n_post)))
+        self.random_seed = random_seed                  # seeds the least-favourable draws of every polyhedron
         # Gamma: first row the target weights, then unit rows for all post periods but the largest weight
         drop = int(np.argmax(np.abs(weights)))
         self.gamma_inv = np.linalg.inv(np.vstack([weights, np.eye(n_post)[[i for i in range(n_post) if i != drop]]]))
@@ -402,29 +398,43 @@ class _ARPTest:
         self.sigma = (A @ rm.sigma @ A.T)[np.ix_(rows, rows)]
         self.sd = np.sqrt(np.diag(self.sigma))
         self.W = np.column_stack([self.sd, self.X])
+        self.vertices = _dual_vertices(self.W)
         self.alpha, self.hybrid, self.kappa = rm.alpha, rm.hybrid, rm.kappa
-        self.lf_cv = self._least_favourable_cv(rm.z[:, :len(rows)]) if rm.hybrid else np.inf
+        self.lf_cv = self._least_favourable_cv(rm.random_seed) if rm.hybrid else np.inf
 
     # the statistic --------------------------------------------------------------
     def _eta(self, y: np.ndarray):
-        """min eta s.t. y - X xi <= eta sd; returns eta and the dual weights (lambda >= 0, sum lambda sd = 1)."""
-        k = self.X.shape[1]
-        if k == 0:
-            j = int(np.argmax(y / self.sd))
-            lam = np.zeros(len(y))
-            lam[j] = 1.0 / self.sd[j]
-            return float(y[j] / self.sd[j]), lam
-        res = optimize.linprog(np.r_[1.0, np.zeros(k)], A_ub=-self.W, b_ub=-y,
+        """min eta s.t. y - X xi <= eta sd; returns eta and the dual weights (lambda >= 0, W'lambda = e1).
+
+        By LP duality eta = max over the vertices g of {g >= 0, W'g = e1} of g'y; the vertices depend
+        on Sigma and A only, so they are enumerated once per polyhedron (``_dual_vertices``) and each
+        eta is a matrix-vector product. Large problems fall back to one LP per call.
+        """
+        if self.vertices is not None:
+            if len(self.vertices) == 0:                          # dual infeasible: eta unbounded below
+                return -np.inf, None
+            values = self.vertices @ y
+            j = int(np.argmax(values))
+            return float(values[j]), self.vertices[j]
+        res = optimize.linprog(np.r_[1.0, np.zeros(self.X.shape[1])], A_ub=-self.W, b_ub=-y,
                                bounds=(None, None), method="highs-ds")
         if res.status != 0:
-            return np.nan, None
+            return -np.inf, None
         return float(res.x[0]), -res.ineqlin.marginals
 
-    def _least_favourable_cv(self, z: np.ndarray) -> float:
-        """1 - kappa quantile of eta under y ~ N(0, Sigma) (the least favourable null), simulated."""
-        w, V = np.linalg.eigh(self.sigma)
-        draws = z @ (V * np.sqrt(np.clip(w, 0, None))).T
-        etas = np.array([self._eta(d)[0] for d in draws])
+    def _least_favourable_cv(self, random_seed) -> float:
+        """1 - kappa quantile of eta under y ~ N(0, Sigma) (the least favourable null), from 1,000 draws.
+
+        The draws are ``default_rng(random_seed).multivariate_normal(0, Sigma, 1000)`` per polyhedron,
+        the same stream as moderndid's ``compute_least_favorable_cv(seed=...)``.
+        """
+        draws = np.random.default_rng(random_seed).multivariate_normal(np.zeros(len(self.sd)), self.sigma, 1000)
+        if self.vertices is not None:
+            if len(self.vertices) == 0:
+                return -np.inf
+            etas = (draws @ self.vertices.T).max(axis=1)
+        else:
+            etas = np.array([self._eta(d)[0] for d in draws])
         return float(np.quantile(etas[np.isfinite(etas)], 1 - self.kappa))
 
     # the test -------------------------------------------------------------------
@@ -439,7 +449,9 @@ class _ARPTest:
         k = self.X.shape[1]
         binding = lam > 1e-6
         W = self.W
-        if binding.sum() == k + 1 and np.linalg.matrix_rank(W[binding]) == k + 1:
+        if self.vertices is not None:
+            vlo, vup, sigma_b = self._truncation_vertices(y, lam)
+        elif binding.sum() == k + 1 and np.linalg.matrix_rank(W[binding]) == k + 1:
             vlo, vup, sigma_b = self._truncation_licq(y, W, binding)
         else:
             vlo, vup, sigma_b = self._truncation_dual(y, W, eta, lam)
@@ -450,6 +462,24 @@ class _ARPTest:
         if not zlo <= stat <= zup:
             return True
         return not stat > max(0.0, _truncnorm_quantile(1 - size, zlo, zup))
+
+    def _truncation_vertices(self, y, lam):
+        """Range of eta = lam'y over which lam stays the optimal dual vertex, other noise held fixed.
+
+        With y = S + b c (b = Sigma lam / lam'Sigma lam, c = lam'y), vertex g is worth g'S + (g'b) c;
+        lam stays optimal while every g'S + (g'b - 1) c <= 0: a max of lines, solved exactly.
+        """
+        sigma2 = float(lam @ self.sigma @ lam)
+        if sigma2 <= np.finfo(float).eps:
+            return -np.inf, np.inf, None
+        b = self.sigma @ lam / sigma2
+        S = y - b * float(lam @ y)
+        level, slope = self.vertices @ S, self.vertices @ b - 1.0
+        flat = np.abs(slope) <= 1e-12
+        cut = -level[~flat] / slope[~flat]
+        vlo = np.max(cut[slope[~flat] < 0], initial=-np.inf)
+        vup = np.min(cut[slope[~flat] > 0], initial=np.inf)
+        return vlo, vup, np.sqrt(sigma2)
 
     def _truncation_licq(self, y, W, binding):
         """Truncation of eta given the binding rows (a unique, non-degenerate vertex)."""
@@ -503,6 +533,30 @@ class _ARPTest:
         span = max(100.0, abs(eta) + 20 * np.sqrt(sigma2))
         ends = [edge(eta - span), edge(eta + span)]
         return ends[0], ends[1], np.sqrt(sigma2)
+
+
+def _dual_vertices(W: np.ndarray, max_bases: int = 50_000) -> np.ndarray | None:
+    """Vertices of {g >= 0 : W'g = e1} (the dual of the ARP statistic's LP), by enumerating bases.
+
+    Returns an (n_vertices, m) array, empty when the set is empty (eta unbounded below), or ``None``
+    when there are more than ``max_bases`` candidate bases (then each eta is one LP).
+    """
+    m, p = W.shape
+    if math.comb(m, p) > max_bases:
+        return None
+    bases = np.array(list(itertools.combinations(range(m), p)))
+    blocks = np.transpose(W[bases], (0, 2, 1))                  # W_B' per basis
+    sv = np.linalg.svd(blocks, compute_uv=False)
+    regular = sv[:, -1] > 1e-10 * sv[:, 0]
+    bases, blocks = bases[regular], blocks[regular]
+    rhs = np.zeros((len(bases), p, 1))
+    rhs[:, 0, 0] = 1.0
+    g_b = np.linalg.solve(blocks, rhs)[..., 0] if len(bases) else np.zeros((0, p))
+    scale = np.abs(g_b).max(axis=1, initial=0.0)
+    feasible = (g_b >= -1e-10 * np.maximum(scale, 1.0)[:, None]).all(axis=1)
+    vertices = np.zeros((int(feasible.sum()), m))
+    np.put_along_axis(vertices, bases[feasible], np.clip(g_b[feasible], 0.0, None), axis=1)
+    return np.unique(np.round(vertices, 12), axis=0) if len(vertices) else vertices
 
 
 def _truncnorm_quantile(p: float, lower: float, upper: float) -> float:
