@@ -5,7 +5,8 @@ regions: validated region x year panels, difference-in-differences with honest
 few-cluster inference, and hierarchical Bayesian elasticities.
 """
 
-from . import datasets, diagnostics
+from . import bayes, datasets, diagnostics
+from .bayes import compare_models, factor_model, hierarchical_elasticity
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
 from .diagnostics import (
     bacon_decomposition,
@@ -54,6 +55,10 @@ __all__ = [
     "placebo_in_time",
     "placebo_outcome",
     "leave_one_out",
+    "factor_model",
+    "hierarchical_elasticity",
+    "compare_models",
+    "bayes",
     "datasets",
     "diagnostics",
     "KzCausalError",

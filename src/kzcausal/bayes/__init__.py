@@ -1,0 +1,14 @@
+"""Bayesian models: paper 000's factor models, hierarchical elasticities, a Bayesian event study."""
+
+from .factor import FactorModelResult, factor_model
+from .hierarchical import (
+    DEFAULT_PRIORS,
+    ElasticityResult,
+    compare_models,
+    convergence_diagnostics,
+    hierarchical_elasticity,
+    prior_sensitivity,
+)
+
+__all__ = ["factor_model", "FactorModelResult", "hierarchical_elasticity", "ElasticityResult", "compare_models",
+           "prior_sensitivity", "convergence_diagnostics", "DEFAULT_PRIORS"]
