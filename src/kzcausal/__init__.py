@@ -6,7 +6,7 @@ few-cluster inference, and hierarchical Bayesian elasticities.
 """
 
 from . import bayes, datasets, diagnostics
-from .bayes import compare_models, factor_model, hierarchical_elasticity
+from .bayes import bayesian_event_study, compare_models, factor_model, hierarchical_elasticity
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
 from .diagnostics import (
     bacon_decomposition,
@@ -58,6 +58,7 @@ __all__ = [
     "factor_model",
     "hierarchical_elasticity",
     "compare_models",
+    "bayesian_event_study",
     "bayes",
     "datasets",
     "diagnostics",

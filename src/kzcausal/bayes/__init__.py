@@ -1,6 +1,8 @@
 """Bayesian models: paper 000's factor models, hierarchical elasticities, a Bayesian event study."""
 
+from .event_study import BayesianEventStudyResult, bayesian_event_study
 from .factor import FactorModelResult, factor_model
+from .sbc import SBCResult, simulation_based_calibration
 from .hierarchical import (
     DEFAULT_PRIORS,
     ElasticityResult,
@@ -11,4 +13,5 @@ from .hierarchical import (
 )
 
 __all__ = ["factor_model", "FactorModelResult", "hierarchical_elasticity", "ElasticityResult", "compare_models",
-           "prior_sensitivity", "convergence_diagnostics", "DEFAULT_PRIORS"]
+           "prior_sensitivity", "convergence_diagnostics", "DEFAULT_PRIORS", "bayesian_event_study",
+           "BayesianEventStudyResult", "simulation_based_calibration", "SBCResult"]

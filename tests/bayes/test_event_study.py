@@ -1,0 +1,61 @@
+"""Bayesian event study: known truth, agreement with Sun-Abraham, the event-study interface."""
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+
+import kzcausal as kz
+from kzcausal.bayes.event_study import bayesian_event_study
+from kzcausal.errors import ConvergenceWarning, SpecificationError
+
+logging.getLogger("pymc").setLevel(logging.ERROR)
+pytest.importorskip("nutpie")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    panel, _ = kz.simulate_panel(cohorts={2013: 4, 2016: 4}, effect=1.0, dynamic=0.3, random_seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = bayesian_event_study(panel, "outcome", "first_treated", leads=4, lags=4, draws=500, tune=500,
+                                      chains=2, sampler="nutpie", random_seed=1, progress=False)
+    return panel, result
+
+
+def test_covers_the_true_dynamic_effects_and_agrees_with_sun_abraham(fitted):
+    panel, result = fitted
+    table = result.table
+    truth = {e: (1.0 + 0.3 * e if e >= 0 else 0.0) for e in range(-4, 4) if e != -1}   # the e = 4 bin averages
+    covered = [table.loc[e, "ci_low"] <= v <= table.loc[e, "ci_high"] for e, v in truth.items()]
+    assert np.mean(covered) >= 5 / 7
+    sa = kz.event_study(panel, "outcome", "first_treated", method="sun_abraham", leads=4, lags=4).table
+    # partial pooling and priors move the estimates, but by less than a posterior sd
+    assert (np.abs(table["estimate"] - sa["estimate"]) < table["std_error"]).all()
+    assert np.corrcoef(table["estimate"], sa["estimate"])[0, 1] > 0.9
+    assert result.overall[0] == pytest.approx(table.loc[table.index >= 0, "estimate"].mean(), abs=1e-9)
+
+
+def test_event_study_interface(fitted):
+    _, result = fitted
+    assert isinstance(result, kz.did.EventStudyResult) and result.event_times == [-4, -3, -2, 0, 1, 2, 3, 4]
+    assert result.vcov.shape == (8, 8) and np.allclose(np.sqrt(np.diag(result.vcov)), result.table["std_error"])
+    honest = kz.honest_sensitivity(result, restriction="smoothness", M=[0.0, 0.1], progress=False)
+    width = honest.table["ci_high"] - honest.table["ci_low"]
+    assert width.iloc[1] >= width.iloc[0] > 0
+    assert result.plot() is not None and result.to_xarray()["estimate"].sizes["event_time"] == 8
+    assert result.idata.posterior["cohort_effect"].sizes["cell"] > 8
+
+
+def test_bad_input():
+    panel, _ = kz.simulate_panel(cohorts={2013: 4}, random_seed=2)
+    frame = panel.to_frame()
+    holes = kz.read_panel(frame[(frame["region"] != "Region 01") | (frame["year"] != 2015)]
+                          [["region", "year", "outcome", "first_treated"]], regions=None, allow_gaps=True)
+    with pytest.raises(SpecificationError, match="balanced"):
+        bayesian_event_study(holes, "outcome", "first_treated", leads=3, lags=3, progress=False)
+    with pytest.raises(SpecificationError, match="lead"):
+        bayesian_event_study(panel, "outcome", "first_treated", leads=1, lags=3, progress=False)
+    with pytest.raises(SpecificationError, match="prior"):
+        bayesian_event_study(panel, "outcome", "first_treated", prior="flat", progress=False)
