@@ -5,7 +5,7 @@ regions: validated region x year panels, difference-in-differences with honest
 few-cluster inference, and hierarchical Bayesian elasticities.
 """
 
-from . import bayes, datasets, diagnostics
+from . import bayes, datasets, diagnostics, report
 from .bayes import bayesian_event_study, compare_models, factor_model, hierarchical_elasticity
 from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
 from .diagnostics import (
@@ -30,6 +30,7 @@ from .errors import (
     SpecificationError,
 )
 from .panel import RegionPanel, read_panel
+from .report import build_report, regression_table
 from .typology import classify_regions
 
 __version__ = "0.1.0"
@@ -59,7 +60,10 @@ __all__ = [
     "hierarchical_elasticity",
     "compare_models",
     "bayesian_event_study",
+    "regression_table",
+    "build_report",
     "bayes",
+    "report",
     "datasets",
     "diagnostics",
     "KzCausalError",

@@ -64,6 +64,10 @@ def test_inference_data_is_labelled_and_complete(partial, simulated):
     predicted = idata.posterior_predictive["grp"].mean(("chain", "draw")).values
     assert np.corrcoef(predicted, obs["grp"].values)[0, 1] > 0.99
     assert "Region 03" in partial.summary() and partial.plot() is not None
+    checks = partial.predictive_check()
+    # the posterior reproduces the data's location and spread; the wide prior covers them
+    assert checks.loc[["mean", "sd"], "posterior"].between(0.05, 0.95).all()
+    assert checks["prior"].between(0.0, 1.0).all() and (checks["observed"].abs() < 50).all()
 
 
 def test_log_likelihood_is_on_the_outcome_scale(partial, simulated):

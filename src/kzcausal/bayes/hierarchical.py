@@ -21,7 +21,10 @@ so that PSIS-LOO compares linear and log-log models of the same GRP.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -286,6 +289,34 @@ class ElasticityResult:
         ax.legend(fontsize="x-small", loc="best")
         return ax
 
+    def predictive_check(self) -> pd.DataFrame:
+        """Prior and posterior predictive checks: for summary statistics T of the outcome (on the
+        model's standardized scale), the share of replicated datasets with T(y_rep) >= T(y).
+
+        Values near 0 or 1 in the posterior column flag what the model fails to reproduce; the
+        prior column shows whether the priors allow data like the observed at all (Gabry et al.
+        2019). Plot them with ``arviz.plot_ppc(result.idata, var_names=[outcome])``.
+        """
+        observed = self.idata.observed_data["y"].values
+        regions = self.design.data["region"].to_numpy()
+
+        def statistics(y):                                   # y: (draws, obs)
+            frame = pd.DataFrame(y.T).groupby(regions)
+            return {"mean": y.mean(axis=1), "sd": y.std(axis=1), "min": y.min(axis=1), "max": y.max(axis=1),
+                    "largest region sd": frame.std().max(axis=0).to_numpy(),
+                    "largest year-on-year change": np.abs(np.diff(y, axis=1)).max(axis=1)}
+
+        observed_t = {k: float(v[0]) for k, v in statistics(observed[None, :]).items()}
+        rows = {}
+        for group in ("prior_predictive", "posterior_predictive"):
+            replicated = self.idata[group]["y"].stack(sample=("chain", "draw")).transpose("sample", "obs").values
+            replicated_t = statistics(replicated)
+            rows[group.split("_")[0]] = {k: float((v >= observed_t[k]).mean()) for k, v in replicated_t.items()}
+        table = pd.DataFrame(rows)
+        table.insert(0, "observed", pd.Series(observed_t))
+        table.index.name = "statistic (standardized y)"
+        return table
+
     def counterfactual(self, year: int, rise: float = 0.01) -> xr.DataArray:
         """Posterior of each region's outcome change (outcome units) from raising the index by ``rise``
         in ``year``: ``GRP * ((1 + rise)^beta_r - 1)`` (log-log) or ``beta_r * mean GRP / mean IMP *
@@ -377,14 +408,16 @@ def hierarchical_elasticity(
     design = _design(panel, outcome, index, form, regions)
     model = _build_model(design, time, likelihood, prior_scales)
     seeds = np.random.default_rng(random_seed).integers(0, 2**31 - 1, size=3)
-    with model:
-        kwargs = dict(draws=draws, tune=tune, chains=chains, random_seed=int(seeds[0]),
-                      progressbar=progress, target_accept=target_accept, idata_kwargs={"log_likelihood": True})
-        if sampler != "pymc":
+    with model, quiet_pymc(not progress):
+        kwargs = dict(draws=draws, tune=tune, chains=chains, cores=min(chains, os.cpu_count() or 1),
+                      random_seed=int(seeds[0]), progressbar=progress, target_accept=target_accept,
+                      compute_convergence_checks=False)   # kzcausal's own checks below
+        if sampler == "pymc":
+            kwargs["idata_kwargs"] = {"log_likelihood": True}
+        else:
             kwargs["nuts_sampler"] = sampler
         with warnings.catch_warnings():
-            # PyMC's own r_hat/ESS messages are replaced by the ConvergenceWarning below
-            warnings.filterwarnings("ignore", message=".*(rhat|r_hat|effective sample|divergen|tree depth).*")
+            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")   # speed, not results
             idata = pm.sample(**kwargs)
         idata.extend(pm.sample_prior_predictive(draws=500, random_seed=int(seeds[1])))
         idata.extend(pm.sample_posterior_predictive(idata, random_seed=int(seeds[2]), progressbar=False))
@@ -405,6 +438,19 @@ def hierarchical_elasticity(
     return result
 
 
+@contextlib.contextmanager
+def quiet_pymc(quiet: bool):
+    """Silence PyMC's progress logging (``progress=False``); warnings still come through kzcausal."""
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _check_sampler(sampler: str) -> None:
     if sampler not in SAMPLER_PACKAGES:
         raise SpecificationError(f"sampler must be one of {list(SAMPLER_PACKAGES)}; got {sampler!r}.")
@@ -423,7 +469,9 @@ def _to_outcome_scale(idata, design: _Design, form: str, outcome: str) -> None:
             idata[group] = idata[group].assign_coords(coords)
     if form == "log-log":
         centre = np.log(d[outcome]) - d["y"] * design.y_scale       # region mean of log outcome
-        back = lambda y: np.exp(centre.to_numpy() + design.y_scale * y)  # noqa: E731
+        def back(y):
+            with np.errstate(over="ignore"):                    # heavy-tailed prior draws may overflow
+                return np.exp(centre.to_numpy() + design.y_scale * y)
         jacobian = -np.log(design.y_scale * d[outcome].to_numpy())
     else:
         level = d["region"].map(design.outcome_mean).to_numpy()
