@@ -1,0 +1,463 @@
+"""The robustness report: every check on one design, one self-contained HTML file, tables, a verdict.
+
+``build_report`` runs paper 002's 2x2 as published, TWFE with clustered errors, the staggered
+ATT(g,t), CS and Sun-Abraham event studies, the pre-trend test with its power, HonestDiD
+sensitivity with breakdown values, the Bacon decomposition, placebo in time, exact
+randomization inference, the wild cluster bootstrap and leave-one-region-out, then paper 000's
+factor models and the hierarchical elasticities. A check the design cannot support is stated in
+the report and the rest still run.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import KzCausalError, SpecificationError
+from ..panel import RegionPanel, read_panel
+from .tables import regression_table
+
+__all__ = ["build_report", "Report", "ReportSpec", "default_spec", "read_spec"]
+
+
+# ------------------------------------------------------------------ specification
+@dataclass(frozen=True)
+class ReportSpec:
+    """What the report estimates: the DID design and, optionally, the elasticity model."""
+
+    outcome: str
+    first_treated: str                          # panel column: first treated year (NaN: never)
+    leads: int = 3
+    lags: int = 5
+    elasticity_outcome: str | None = None
+    elasticity_index: str | None = None
+    factor_regions: tuple[str, ...] = ()
+    title: str = "kzcausal robustness report"
+    notes: tuple[str, ...] = ()
+
+
+TREATED = "treated_after_adoption"
+SPEC_KEYS = {"outcome", "first_treated", "treated_regions", "post_from", "leads", "lags", "elasticity", "title",
+             "region_names"}
+
+
+def read_spec(path: str | Path, panel: RegionPanel | None = None) -> tuple[ReportSpec, dict]:
+    """Read and validate a YAML specification (``yaml.safe_load``); returns the spec and the raw mapping."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise SpecificationError(f"specification file {str(path)!r} not found.")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SpecificationError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecificationError(f"{path} must hold a mapping (key: value lines); got {type(raw).__name__}.")
+    unknown = sorted(set(raw) - SPEC_KEYS)
+    if unknown:
+        raise SpecificationError(f"{path}: unknown key(s) {unknown}; the keys are {sorted(SPEC_KEYS)}.")
+    return _spec_from_mapping(raw, panel, str(path)), raw
+
+
+def _spec_from_mapping(raw: Mapping, panel: RegionPanel | None, where: str) -> ReportSpec:
+    if "outcome" not in raw:
+        raise SpecificationError(f"{where}: 'outcome' is required (the DID outcome column).")
+    if ("first_treated" in raw) == ("treated_regions" in raw):
+        raise SpecificationError(f"{where}: give either 'first_treated' (a column of first treated years) or "
+                                 "'treated_regions' with 'post_from' (a 2x2 design).")
+    elasticity = raw.get("elasticity") or {}
+    if not isinstance(elasticity, Mapping):
+        raise SpecificationError(f"{where}: 'elasticity' must be a mapping with 'outcome', 'index' and optionally "
+                                 "'factor_regions'.")
+    columns = [raw["outcome"], raw.get("first_treated"), elasticity.get("outcome"), elasticity.get("index")]
+    if panel is not None:
+        missing = [c for c in columns if c is not None and c not in panel.variables]
+        if missing:
+            raise SpecificationError(f"{where}: column(s) {missing} not in the data; available columns: "
+                                     f"{panel.variables}.")
+    for key in ("leads", "lags"):
+        if key in raw and (not isinstance(raw[key], int) or raw[key] < 1):
+            raise SpecificationError(f"{where}: {key!r} must be a positive integer; got {raw[key]!r}.")
+    return ReportSpec(outcome=raw["outcome"], first_treated=raw.get("first_treated", "first_treated"),
+                      leads=raw.get("leads", 3), lags=raw.get("lags", 5),
+                      elasticity_outcome=elasticity.get("outcome"), elasticity_index=elasticity.get("index"),
+                      factor_regions=tuple(elasticity.get("factor_regions", ())),
+                      title=raw.get("title", ReportSpec.title))
+
+
+def with_treated_regions(panel: RegionPanel, regions, post_from: int) -> RegionPanel:
+    """Add ``first_treated`` (= ``post_from`` for ``regions``) and ``treated`` to a panel."""
+    unknown = [r for r in regions if r not in panel.regions]
+    if unknown:
+        raise SpecificationError(f"treated_regions {unknown} are not in the data; its regions: {panel.regions}.")
+    frame = panel.to_frame()
+    frame["first_treated"] = np.where(frame["region"].isin(regions), float(post_from), np.nan)
+    frame["treated"] = (frame["region"].isin(regions) & (frame["year"] >= post_from)).astype(float)
+    return read_panel(frame, regions=panel.regions_scheme, sources=panel.sources, units=panel.units)
+
+
+def default_spec() -> tuple[RegionPanel, ReportSpec]:
+    """The bundled real panel with the Serpin-2050 design (receiving regions from 2014)."""
+    from ..datasets import load_kazakhstan, serpin_regions
+
+    panel = load_kazakhstan().with_logs("grp_per_capita")
+    serpin = serpin_regions()
+    receiving = serpin.loc[serpin["role"] == "receiving", "region"].tolist()
+    panel = with_treated_regions(panel, receiving, 2014)
+    spec = ReportSpec(
+        outcome="log_grp_per_capita", first_treated="first_treated", leads=3, lags=5,
+        elasticity_outcome="grp", elasticity_index="attractiveness_index",
+        factor_regions=("Zhambyl", "Almaty region"),
+        title="Kazakhstan: Serpin-2050 receiving regions and GRP-attractiveness elasticities",
+        notes=("Real data only. Interregional migration flows by region are not bundled yet, so paper 002's "
+               "migration outcomes cannot be re-estimated; the DID checks run on a real outcome of the same design, "
+               "log GRP per capita (BNS), with the six Serpin-2050 receiving regions treated from 2014.",))
+    return panel, spec
+
+
+# ------------------------------------------------------------------ sections
+@dataclass
+class Section:
+    title: str
+    html: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)          # base64 PNG
+    seconds: float = 0.0
+    status: str = "ok"                                       # ok | skipped | not supported
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``build_report`` produced: sections, the verdict, timings and the files written."""
+
+    sections: list[Section]
+    verdict: list[str]
+    timings: pd.Series
+    html_path: Path | None
+    tables_dir: Path | None
+    results: dict = field(repr=False, default_factory=dict)
+
+
+def _figure(ax_or_fig) -> str:
+    import matplotlib.pyplot as plt
+
+    fig = ax_or_fig.figure if hasattr(ax_or_fig, "figure") and not hasattr(ax_or_fig, "savefig") else ax_or_fig
+    if isinstance(ax_or_fig, np.ndarray):
+        fig = ax_or_fig.ravel()[0].figure
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _pre(text: str) -> str:
+    return f"<pre>{html.escape(text)}</pre>"
+
+
+def _fmt_p(p: float) -> str:
+    return "n/a" if not np.isfinite(p) else f"{p:.3f}" if p >= 0.001 else "< 0.001"
+
+
+class _Run:
+    """Runs the sections in order, timing each and turning a KzCausalError into a stated gap."""
+
+    def __init__(self, panel: RegionPanel, spec: ReportSpec, fast: bool, quiet: bool):
+        self.panel, self.spec, self.fast, self.quiet = panel, spec, fast, quiet
+        self.sections: list[Section] = []
+        self.results: dict = {}
+        self.tables: dict[str, object] = {}
+
+    def section(self, title: str, body: Callable[[Section], None], *, skip: str | None = None) -> None:
+        section = Section(title)
+        start = time.perf_counter()
+        if skip:
+            section.status = "skipped"
+            section.html.append(f"<p class='gap'>Skipped: {html.escape(skip)}</p>")
+        else:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    body(section)
+            except KzCausalError as exc:
+                section.status = "not supported"
+                section.html.append(f"<p class='gap'>This check cannot run on this design: {html.escape(str(exc))}</p>")
+        section.seconds = time.perf_counter() - start
+        self.sections.append(section)
+        if not self.quiet:
+            print(f"  {title:<52s} {section.seconds:6.1f} s  {section.status}", flush=True)
+
+
+def build_report(
+    panel: RegionPanel | None = None,
+    spec: ReportSpec | None = None,
+    out_dir: str | Path | None = "kzcausal-report",
+    *,
+    fast: bool = False,
+    quiet: bool = False,
+    random_seed: int = 2014,
+) -> Report:
+    """Run the robustness suite and write ``report.html`` and ``tables/`` into ``out_dir``.
+
+    Parameters
+    ----------
+    panel, spec
+        The data and the design; both ``None``: the bundled Kazakhstan panel (:func:`default_spec`).
+    out_dir
+        Folder for ``report.html`` and ``tables/`` (``None``: write nothing).
+    fast
+        Skip the sampling-heavy parts (hierarchical model, wild-bootstrap inversion draws reduced).
+    quiet
+        No progress output.
+    """
+    from .. import bayes
+    from .. import diagnostics as dx
+    from ..did import did_2x2, event_study, staggered_did, twfe
+
+    if (panel is None) != (spec is None):
+        raise SpecificationError("give both panel and spec, or neither (the bundled Kazakhstan report).")
+    if panel is None:
+        panel, spec = default_spec()
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    run = _Run(panel, spec, fast, quiet)
+    s, res = spec, run.results
+    if not quiet:
+        print(f"kzcausal report: {s.title}", flush=True)
+    panel.require(s.outcome, s.first_treated)
+    cohorts = panel.to_frame().groupby("region")[s.first_treated].first()
+    treated = cohorts.dropna().index.tolist()
+    single_cohort = cohorts.dropna().nunique() == 1
+
+    frame = panel.to_frame()
+    frame[TREATED] = (frame["year"] >= frame[s.first_treated]).astype(float)
+    with_treatment = read_panel(frame[["region", "year", s.outcome, s.first_treated, TREATED]],
+                                regions=panel.regions_scheme, sources=panel.sources)
+
+    def paper_2x2(sec):
+        models = {}
+        if single_cohort:
+            post = int(cohorts.dropna().iloc[0])
+            res["ols"] = models["Paper 002 2x2 (OLS errors)"] = did_2x2(panel, s.outcome, treated, post_from=post)
+            res["twfe"] = did_2x2(panel, s.outcome, treated, post_from=post, fixed_effects=True, cov="cluster")
+        else:
+            sec.html.append("<p class='gap'>Paper 002's 2x2 needs one adoption year; the design is staggered "
+                            f"(cohorts {html.escape(str(sorted(cohorts.dropna().unique().tolist())))}), so only "
+                            "TWFE is shown.</p>")
+            res["twfe"] = twfe(with_treatment, s.outcome, TREATED, cov="cluster")
+        models["TWFE, region-clustered"] = res["twfe"]
+        table = regression_table(models, stars=True)
+        run.tables["did"] = table
+        sec.html.append(table.to_html())
+        sec.text.append(table.to_text())
+
+    def staggered(sec):
+        res["att"] = staggered_did(panel, s.outcome, s.first_treated, random_seed=random_seed)
+        overall = res["att"].aggregate("simple")
+        sec.html.append(_pre(overall.summary()))
+
+    def event_studies(sec):
+        res["es_cs"] = event_study(panel, s.outcome, s.first_treated, method="cs", leads=s.leads, lags=s.lags)
+        res["es_sa"] = event_study(panel, s.outcome, s.first_treated, method="sun_abraham", leads=s.leads,
+                                   lags=s.lags)
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
+        res["es_cs"].plot(ax=axes[0])
+        res["es_sa"].plot(ax=axes[1])
+        sec.figures.append(_figure(fig))
+        table = regression_table({"Callaway-Sant'Anna": res["es_cs"], "Sun-Abraham": res["es_sa"]})
+        run.tables["event_study"] = table
+        sec.html.append(table.to_html())
+
+    def pretrends(sec):
+        res["pretrend"] = dx.pretrend_test(res["es_cs"])
+        sec.html.append(_pre(res["pretrend"].summary()))
+
+    def honest(sec):
+        es = res["es_cs"]
+        res["honest_sd"] = dx.honest_sensitivity(es, restriction="smoothness", target="average", progress=False)
+        sec.html.append(_pre(res["honest_sd"].summary()))
+        sec.figures.append(_figure(res["honest_sd"].plot()))
+        res["honest_rm"] = dx.honest_sensitivity(es, restriction="relative_magnitude", target="average",
+                                                 progress=False)
+        sec.html.append(_pre(res["honest_rm"].summary()))
+        sec.figures.append(_figure(res["honest_rm"].plot()))
+
+    def bacon(sec):
+        res["bacon"] = dx.bacon_decomposition(with_treatment, s.outcome, TREATED)
+        sec.html.append(_pre(res["bacon"].summary()))
+        sec.figures.append(_figure(res["bacon"].plot()))
+
+    def needs_fit():
+        if res.get("twfe") is None:
+            raise SpecificationError("this check runs on the 2x2 / TWFE fit, which failed above.")
+        return res["twfe"]
+
+    def placebo(sec):
+        room = int(cohorts.min() - min(panel.years)) - 1           # a placebo needs a year before it
+        if room < 1:
+            raise SpecificationError(f"the earliest adoption ({int(cohorts.min())}) leaves no pre-treatment year "
+                                     "before a placebo adoption date.")
+        res["placebo"] = dx.placebo_in_time(needs_fit(), shifts=list(range(1, min(3, room) + 1)))
+        sec.html.append(_pre(res["placebo"].summary()))
+
+    def randomization(sec):
+        res["ri"] = dx.randomization_inference(needs_fit(), progress=False)
+        sec.html.append(_pre(res["ri"].summary()))
+        sec.figures.append(_figure(res["ri"].plot()))
+
+    def bootstrap(sec):
+        res["wcb"] = dx.wild_cluster_bootstrap(needs_fit(), n_boot=9999, random_seed=random_seed)
+        sec.html.append(_pre(res["wcb"].summary()))
+
+    def leave_out(sec):
+        res["loo"] = dx.leave_one_out(needs_fit())
+        sec.html.append(_pre(res["loo"].summary()))
+        sec.figures.append(_figure(res["loo"].plot()))
+
+    def factor_models(sec):
+        fits = {r: bayes.factor_model(panel, r, form, s.elasticity_outcome, s.elasticity_index)
+                for r, form in zip(s.factor_regions, ("linear", "power") * len(s.factor_regions))}
+        res["factor"] = fits
+        table = regression_table({f"{r} ({f.form})": f for r, f in fits.items()}, digits=4)
+        run.tables["factor_models"] = table
+        sec.html.append(table.to_html())
+        for fit in fits.values():
+            sec.figures.append(_figure(fit.plot()))
+
+    def hierarchical(sec):
+        res["elasticity"] = bayes.hierarchical_elasticity(panel, s.elasticity_outcome, s.elasticity_index,
+                                                          random_seed=random_seed, draws=500, tune=500, chains=2,
+                                                          progress=not quiet)
+        fit = res["elasticity"]
+        sec.html.append(_pre(fit.summary()))
+        sec.figures.append(_figure(fit.plot()))
+
+    no_elasticity = None if s.elasticity_outcome and s.elasticity_index else "no elasticity model in the spec"
+    run.section("Paper 002's 2x2 as published, and TWFE", paper_2x2)
+    run.section("Staggered ATT(g,t) (Callaway-Sant'Anna)", staggered)
+    run.section("Event studies (CS and Sun-Abraham)", event_studies)
+    run.section("Pre-trend test and its power (Roth 2022)", pretrends,
+                skip=None if "es_cs" in res else "no event study")
+    run.section("HonestDiD sensitivity (Rambachan-Roth)", honest, skip=None if "es_cs" in res else "no event study")
+    run.section("Bacon decomposition", bacon)
+    run.section("Placebo in time", placebo)
+    run.section("Exact randomization inference", randomization)
+    run.section("Wild cluster bootstrap", bootstrap)
+    run.section("Leave one region out", leave_out)
+    run.section("Paper 000's factor models", factor_models,
+                skip=no_elasticity or (None if s.factor_regions else "no factor_regions in the spec"))
+    run.section("Hierarchical elasticities (PyMC)", hierarchical,
+                skip=no_elasticity or ("--fast skips sampling" if fast else None))
+    verdict = _verdict(res, spec)
+    timings = pd.Series({sec.title: sec.seconds for sec in run.sections}, name="seconds")
+    html_path = tables_dir = None
+    if out_dir is not None:
+        out = Path(out_dir)
+        tables_dir = out / "tables"
+        tables_dir.mkdir(parents=True, exist_ok=True)
+        for name, table in run.tables.items():
+            (tables_dir / f"{name}.md").write_text(table.to_markdown() + "\n", encoding="utf-8")
+            (tables_dir / f"{name}.tex").write_text(table.to_latex() + "\n", encoding="utf-8")
+        (tables_dir / "verdict.md").write_text("\n".join(f"- {v}" for v in verdict) + "\n", encoding="utf-8")
+        html_path = out / "report.html"
+        html_path.write_text(_html(spec, panel, run.sections, verdict, timings), encoding="utf-8")
+    return Report(sections=run.sections, verdict=verdict, timings=timings, html_path=html_path,
+                  tables_dir=tables_dir, results=res)
+
+
+# ------------------------------------------------------------------ verdict and HTML
+def _verdict(res: dict, spec: ReportSpec) -> list[str]:
+    out = []
+    fit = res.get("twfe")
+    if fit is not None:
+        row = fit.table.iloc[-1]
+        sign = "positive" if row["estimate"] > 0 else "negative"
+        out.append(f"DID estimate on {spec.outcome}: {row['estimate']:.4f} ({sign}).")
+        checks = []
+        if "ols" in res:
+            checks.append(("paper 002's OLS errors", res["ols"].table.iloc[-1]["p_value"]))
+        checks.append(("region-clustered errors", row["p_value"]))
+        if "wcb" in res:
+            checks.append(("wild cluster bootstrap", res["wcb"].p_value))
+        if "ri" in res:
+            checks.append(("exact randomization inference", res["ri"].p_value))
+        for name, p in checks:
+            mark = "significant" if p < 0.05 else "NOT significant"
+            out.append(f"{mark} at 5% with {name} (p = {_fmt_p(p)}).")
+    if "pretrend" in res:
+        p = res["pretrend"].p_value
+        out.append(f"pre-trends: parallel trends REJECTED (joint Wald p = {_fmt_p(p)})." if p < 0.05 else
+                   f"pre-trends: no evidence against parallel trends (joint Wald p = {_fmt_p(p)}); a passed test "
+                   "can still miss trends that bias the estimate, see its power.")
+    for key, name in (("honest_rm", "Mbar (relative magnitudes)"), ("honest_sd", "M (smoothness)")):
+        if key in res:
+            h = res[key]
+            if np.isnan(h.breakdown):
+                out.append(f"HonestDiD, {name}: the average post-period event-study effect is not significant even "
+                           "under exact parallel trends.")
+            else:
+                out.append(f"HonestDiD, {name}: the average post-period event-study effect survives violations up "
+                           "to a breakdown value of "
+                           f"{h.breakdown:.3g}{' (or more)' if h.breakdown_capped else ''}.")
+    if "placebo" in res:
+        p = res["placebo"].table["p_value"]
+        bad = int((p < 0.05).sum())
+        out.append(f"placebo in time: {bad} of {len(p)} placebo adoption dates significant at 5%"
+                   + (" -- a warning sign." if bad else "."))
+    if "loo" in res and fit is not None:
+        est = res["loo"].table["estimate"]
+        same = int((np.sign(est) == np.sign(fit.table.iloc[-1]["estimate"])).sum())
+        out.append(f"leave one region out: the sign holds in {same} of {len(est)} fits "
+                   f"(estimates {est.min():.4f} to {est.max():.4f}).")
+    if "elasticity" in res:
+        frame = res["elasticity"].to_frame().set_index("term")
+        mu = frame.loc["mu_beta"]
+        regions = frame.drop(["mu_beta", "tau_beta"])
+        sure = int(((regions["prob_positive"] > 0.95) | (regions["prob_positive"] < 0.05)).sum())
+        out.append(f"population elasticity mu_beta = {mu['estimate']:.3f}, 90% interval [{mu['ci_low']:.3f}, "
+                   f"{mu['ci_high']:.3f}]; {sure} of {len(regions)} regions have an elasticity whose sign is 95% "
+                   "certain after partial pooling.")
+    return out
+
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}
+table.regression,table.timings{border-collapse:collapse;font-size:.9em}
+table.regression td,table.regression th,table.timings td,table.timings th{padding:.15em .8em;text-align:right}
+table.regression thead th{border-bottom:1px solid #444}table.regression tfoot tr:first-child th,
+table.regression tfoot tr:first-child td{border-top:1px solid #444}tr.se td{color:#555}
+p.gap{color:#8a4b00;background:#fff6e6;padding:.4em}p.note{font-size:.8em;color:#555}
+.verdict li{margin:.2em 0}img{max-width:100%;display:block;margin:.6em 0}"""
+
+
+def _html(spec: ReportSpec, panel: RegionPanel, sections: list[Section], verdict: list[str],
+          timings: pd.Series) -> str:
+    e = html.escape
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(spec.title)}</title>"
+             f"<style>{STYLE}</style></head><body><h1>{e(spec.title)}</h1>",
+             f"<p>Outcome <code>{e(spec.outcome)}</code>; adoption year <code>{e(spec.first_treated)}</code>; "
+             f"{len(panel.regions)} regions, {min(panel.years)}-{max(panel.years)}. Sources: "
+             f"{e('; '.join(panel.sources)) or 'not stated'}.</p>"]
+    parts += [f"<p class='note'>{e(n)}</p>" for n in spec.notes]
+    parts.append("<h2>Verdict</h2><ul class='verdict'>" + "".join(f"<li>{e(v)}</li>" for v in verdict) + "</ul>")
+    for sec in sections:
+        parts.append(f"<h2>{e(sec.title)}</h2>")
+        parts += sec.html
+        parts += [f"<img alt='{e(sec.title)}' src='data:image/png;base64,{b64}'>" for b64 in sec.figures]
+    rows = "".join(f"<tr><th>{e(t)}</th><td>{s:.1f} s</td></tr>" for t, s in timings.items())
+    parts.append(f"<h2>Timings</h2><table class='timings'>{rows}<tr><th>total</th><td>{timings.sum():.1f} s</td>"
+                 "</tr></table><p class='note'>Written by kzcausal.</p></body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,83 @@
+"""The robustness report and the ``kzcausal report`` command: files, sections, verdict, bad input."""
+
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import kzcausal as kz
+from kzcausal.cli import app
+from kzcausal.report import build_report
+from kzcausal.report.build import ReportSpec
+
+
+@pytest.fixture(scope="module")
+def fast_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    return build_report(out_dir=out, fast=True, quiet=True)
+
+
+def test_bundled_report_is_self_contained_with_tables_and_verdict(fast_report):
+    page = fast_report.html_path.read_text(encoding="utf-8")
+    for section in fast_report.sections:
+        assert section.title.replace("'", "&#x27;") in page
+    images = re.findall(r"<img [^>]*src='([^']+)'", page)
+    assert len(images) >= 8 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    names = {p.name for p in fast_report.tables_dir.iterdir()}
+    assert {"did.md", "did.tex", "event_study.md", "factor_models.tex", "verdict.md"} <= names
+    statuses = {s.title: s.status for s in fast_report.sections}
+    assert statuses["Hierarchical elasticities (PyMC)"] == "skipped"
+    assert all(v == "ok" for t, v in statuses.items() if "Hierarchical" not in t)
+    # the verdict's numbers are the results' own
+    ri = fast_report.results["ri"]
+    assert any(f"exact randomization inference (p = {ri.p_value:.3f})" in v for v in fast_report.verdict)
+    twfe = fast_report.results["twfe"].table.iloc[-1]
+    assert f"{twfe['estimate']:.4f}" in fast_report.verdict[0]
+    assert fast_report.timings.sum() < 60
+
+
+def test_a_check_the_design_cannot_support_is_stated_and_the_rest_run(tmp_path):
+    panel, _ = kz.simulate_panel(years=range(2012, 2020), cohorts={2013: 6}, random_seed=1)
+    spec = ReportSpec(outcome="outcome", first_treated="first_treated", leads=3, lags=3)
+    report = build_report(panel, spec, tmp_path, fast=True, quiet=True)
+    statuses = {s.title: s.status for s in report.sections}
+    # adoption in the second year: one pre-period, so no leads for a pre-trend test or HonestDiD
+    assert statuses["Event studies (CS and Sun-Abraham)"] == "ok"
+    assert statuses["Pre-trend test and its power (Roth 2022)"] == "not supported"
+    assert statuses["Exact randomization inference"] == "ok" and statuses["Wild cluster bootstrap"] == "ok"
+    assert "cannot run on this design" in report.html_path.read_text(encoding="utf-8")
+
+
+def test_command_line_errors_are_one_line_with_exit_code_2(tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(app, ["report", "--data", str(tmp_path / "missing.csv")])
+    assert missing.exit_code == 2 and "not found" in missing.output and "Traceback" not in missing.output
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("outcome: in_migration\nfirst_treated: first_treated\n", encoding="utf-8")
+    unknown = runner.invoke(app, ["report", "--spec", str(spec), "--out", str(tmp_path / "r")])
+    assert unknown.exit_code == 2 and "available columns" in unknown.output and "grp_per_capita" in unknown.output
+    spec.write_text("outcome: grp\nfirst_treated: x\ncolour: red\n", encoding="utf-8")
+    bad_key = runner.invoke(app, ["report", "--spec", str(spec)])
+    assert bad_key.exit_code == 2 and "unknown key" in bad_key.output
+    spec.write_text("outcome: [unclosed\n", encoding="utf-8")
+    assert runner.invoke(app, ["report", "--spec", str(spec)]).exit_code == 2
+
+
+def test_user_data_and_yaml_spec_through_the_command_line(tmp_path):
+    panel, _ = kz.simulate_panel(cohorts={2014: 5}, random_seed=4, effect=1.0)
+    frame = panel.to_frame()
+    data = tmp_path / "panel.csv"
+    frame[["region", "year", "outcome"]].to_csv(data, index=False)
+    treated = sorted(frame.loc[frame["first_treated"].notna(), "region"].unique())
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("region_names: any\noutcome: outcome\npost_from: 2014\nleads: 3\nlags: 3\ntreated_regions:\n"
+                    + "".join(f"  - {r}\n" for r in treated), encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out",
+                                      str(tmp_path / "out"), "--fast", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "Verdict" in result.output and (tmp_path / "out" / "report.html").is_file()
+    truth = kz.did_2x2(panel, "outcome", treated, post_from=2014, fixed_effects=True, cov="cluster")
+    assert f"{truth.table.iloc[-1]['estimate']:.4f}" in result.output
+    assert not np.isnan(truth.table.iloc[-1]["estimate"])
