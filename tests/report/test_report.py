@@ -81,3 +81,47 @@ def test_user_data_and_yaml_spec_through_the_command_line(tmp_path):
     truth = kz.did_2x2(panel, "outcome", treated, post_from=2014, fixed_effects=True, cov="cluster")
     assert f"{truth.table.iloc[-1]['estimate']:.4f}" in result.output
     assert not np.isnan(truth.table.iloc[-1]["estimate"])
+
+
+CHECK_SCRIPT = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message || e.type)), true);
+const original = console.error;
+console.error = (...a) => { window.__errors.push(a.join(' ')); original(...a); };
+window.addEventListener('load', () => {
+  const images = [...document.images].map(i => {
+    const box = i.getBoundingClientRect();
+    return [i.naturalWidth, i.naturalHeight, box.width, box.height];
+  });
+  const out = document.createElement('pre');
+  out.id = 'kz-browser-check';
+  out.textContent = 'KZ' + 'CHECK' + JSON.stringify({images: images, errors: window.__errors}) + 'KZ' + 'END';
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def test_report_renders_in_headless_chromium(fast_report, tmp_path):
+    """Every figure decodes and has a non-zero size on the page; no console errors (Debian's chromium)."""
+    import json
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("Chromium is not installed and .ci/run could not install it (apt-get install chromium)")
+    page = fast_report.html_path.read_text(encoding="utf-8")
+    checked = tmp_path / "report_checked.html"
+    checked.write_text(page.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
+    run = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                          "--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000", "--dump-dom",
+                          checked.as_uri()], capture_output=True, text=True, timeout=120)
+    found = re.search(r"KZCHECK(.*?)KZEND", run.stdout, re.S)
+    assert found, f"the page did not finish loading: {run.stderr[-2000:]}"
+    result = json.loads(found.group(1))
+    images = result["images"]
+    assert len(images) == len(re.findall(r"<img ", page)) >= 8
+    assert all(w > 0 and h > 0 and bw > 0 and bh > 0 for w, h, bw, bh in images), images
+    assert result["errors"] == []
+    console_errors = [line for line in run.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()]
+    assert console_errors == []
