@@ -66,9 +66,8 @@ class _Design:
     x_scale: float
     t_center: float
     t_scale: float
-    outcome_mean: pd.Series                  # region -> mean outcome (linear form)
-    index_mean: pd.Series                    # region -> mean index (linear form)
-    log_mean: pd.Series                      # region -> mean log outcome (log-log form)
+    outcome_mean: pd.Series                  # region -> mean outcome
+    index_mean: pd.Series                    # region -> mean index
     excluded: pd.DataFrame
 
 
@@ -112,7 +111,6 @@ def _design(panel: RegionPanel, outcome: str, index: str, form: str, regions: Se
     else:
         level = frame[outcome] / frame["region"].map(outcome_mean)
         signal = frame[index] / frame["region"].map(index_mean)
-    log_mean = np.log(frame[outcome]).groupby(frame["region"]).mean() if form == "log-log" else outcome_mean * np.nan
     y = level - level.groupby(frame["region"]).transform("mean")
     x = signal - signal.groupby(frame["region"]).transform("mean")
     y_scale, x_scale = float(y.std()), float(x.std())
@@ -125,7 +123,7 @@ def _design(panel: RegionPanel, outcome: str, index: str, form: str, regions: Se
     return _Design(data=frame.sort_values(["region", "year"]).reset_index(drop=True), regions=order,
                    years=sorted(frame["year"].unique().tolist()), y_scale=y_scale, x_scale=x_scale,
                    t_center=t_center, t_scale=t_scale, outcome_mean=outcome_mean, index_mean=index_mean,
-                   log_mean=log_mean, excluded=excluded)
+                   excluded=excluded)
 
 
 def _priors(priors: Mapping[str, float] | None) -> dict[str, float]:

@@ -273,8 +273,8 @@ def build_report(
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
-        res["es_cs"].plot(ax=axes[0])
-        res["es_sa"].plot(ax=axes[1])
+        res["es_cs"].plot(ax=axes[0]).set_title("Callaway-Sant'Anna (universal base period)", fontsize="small")
+        res["es_sa"].plot(ax=axes[1]).set_title("Sun-Abraham (end bins pooled)", fontsize="small")
         sec.figures.append(_figure(fig))
         table = regression_table({"Callaway-Sant'Anna": res["es_cs"], "Sun-Abraham": res["es_sa"]})
         run.tables["event_study"] = table
