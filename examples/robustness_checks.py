@@ -41,7 +41,7 @@ print(dx.bacon_decomposition(panel, "outcome", "treated").summary(), "\n")
 print(dx.leave_one_out(fit).summary(), "\n")
 
 # --- the Bayesian event study: cohort pooling, AR(1) errors
-draws = dict(draws=300, tune=300, chains=2) if fast else dict(draws=1000, tune=1000, chains=4)
+draws = dict(draws=200, tune=200, chains=2) if fast else dict(draws=1000, tune=1000, chains=4)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", kz.errors.ConvergenceWarning)
     bayes = kz.bayesian_event_study(panel, "outcome", "first_treated", leads=4, lags=5, prior="random_walk",
