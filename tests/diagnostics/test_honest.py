@@ -179,6 +179,27 @@ def test_original_interval_breakdown_and_interface():
     assert result.plot() is not None
 
 
+def test_breakdown_values_agree_with_moderndid():
+    """The breakdown value is where moderndid's own intervals (on a fine grid) first cover zero."""
+    beta, sigma = _inputs()
+    beta = beta.copy()
+    beta[3] = 0.45
+    smooth = kz.honest_sensitivity(event_study(beta, sigma), restriction="smoothness", M=np.linspace(0, 1.0, 6),
+                                   progress=False)
+    grid = np.linspace(0.25, 0.35, 11)                   # around the breakdown value (about 0.307)
+    excludes = [compute_flci(beta, sigma, m, N_PRE, N_POST, np.array([1.0, 0.0]), alpha=0.05).flci[0] > 0
+                for m in grid]
+    last = grid[np.flatnonzero(excludes)[-1]]
+    assert last <= smooth.breakdown <= last + (grid[1] - grid[0]) + 1e-3
+    # relative magnitudes, conditional test, on moderndid's polyhedra: its accepted grids bracket zero the same way
+    mine = LaterChangesOnly(beta, sigma, N_PRE, N_POST, np.array([1.0, 0.0]), 0.05, "conditional", 40, 0)
+    for mbar in (0.5, 3.0):
+        ref = compute_conditional_cs_rm(beta, sigma, N_PRE, N_POST, l_vec=np.array([[1.0], [0.0]]), m_bar=mbar,
+                                        hybrid_flag="ARP")
+        accepted = ref["grid"][ref["accept"] > 0]
+        assert (mine.interval(mbar)[0] > 0) == (accepted.min() > 0)
+
+
 def test_bad_input():
     beta, sigma = _inputs()
     es = event_study(beta, sigma)
