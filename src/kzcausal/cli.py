@@ -60,7 +60,7 @@ def report(
                                 "treated from when.")
         panel = design = None
         if spec is not None:
-            _, raw = read_spec(spec)                    # the keys first, before reading any data
+            design, raw = read_spec(spec)               # the spec first, before reading any data
             if data is None:
                 from .datasets import load_kazakhstan
 
@@ -71,7 +71,7 @@ def report(
                 if "post_from" not in raw:
                     raise KzCausalError(f"{spec}: 'treated_regions' needs 'post_from' (the first treated year).")
                 panel = with_treated_regions(panel, raw["treated_regions"], int(raw["post_from"]))
-            design, _ = read_spec(spec, panel)
+            design.require_columns(panel)
         result = build_report(panel, design, out, fast=fast, quiet=quiet)
     except KzCausalError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -19,8 +19,6 @@ tailed interval, posterior covariance) with the ``InferenceData`` attached, so t
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -33,7 +31,7 @@ from ..did.event_study import _cohort_share_weights
 from ..did.staggered import EventStudyResult
 from ..errors import SpecificationError
 from ..panel import RegionPanel
-from .hierarchical import _check_sampler, _warn_if_not_converged, convergence_diagnostics, quiet_pymc
+from .hierarchical import _check_sampler, _warn_if_not_converged, convergence_diagnostics, sample_nuts
 
 __all__ = ["bayesian_event_study", "BayesianEventStudyResult"]
 
@@ -172,14 +170,8 @@ def bayesian_event_study(
         pm.Deterministic("cohort_effect", theta * scale, dims="cell")
         pm.Deterministic("effect", pm.math.dot(weights, theta) * scale, dims="event_time")
     seeds = np.random.default_rng(random_seed).integers(0, 2**31 - 1, size=1)
-    kwargs = dict(draws=draws, tune=tune, chains=chains, cores=min(chains, os.cpu_count() or 1),
-                  random_seed=int(seeds[0]), progressbar=progress, target_accept=target_accept,
-                  compute_convergence_checks=False)       # kzcausal's own checks below
-    if sampler != "pymc":
-        kwargs["nuts_sampler"] = sampler
-    with model, quiet_pymc(not progress), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")     # speed, not results
-        idata = pm.sample(**kwargs)
+    idata = sample_nuts(model, sampler, draws=draws, tune=tune, chains=chains, target_accept=target_accept,
+                        random_seed=int(seeds[0]), progress=progress)
     draws_e = idata.posterior["effect"].stack(sample=("chain", "draw")).transpose("sample", "event_time").values
     lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
     table = pd.DataFrame({"estimate": draws_e.mean(0), "std_error": draws_e.std(0, ddof=1),

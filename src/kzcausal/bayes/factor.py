@@ -175,17 +175,13 @@ def factor_model(
     cov = resid @ resid / dof * np.linalg.inv(X.T @ X) if dof > 0 else np.full((3, 3), np.nan)
     se = np.sqrt(np.diag(cov))
     r2 = 1 - resid @ resid / np.sum((y - y.mean()) ** 2)
-    names = ["a", "b", "c"]
-    if form == "power":
-        names[0] = "A"
-        coef = coef.copy()
-        se[0] = np.exp(coef[0]) * se[0]                          # delta method for A = exp(intercept)
-        coef[0] = np.exp(coef[0])
-    table = pd.DataFrame({"estimate": coef, "std_error": se}, index=pd.Index(names, name="term"))
-    fitted = X @ np.r_[np.log(coef[0]), coef[1:]] if form == "power" else X @ coef
+    fitted = y - resid                                           # on the log scale for the power form
     data["fitted"] = np.exp(fitted) if form == "power" else fitted
-    level = data[outcome].to_numpy(dtype=float)
-    elasticity = coef[1] * data[index].mean() / level.mean() if form == "linear" else coef[1]
+    if form == "power":                                          # A = exp(intercept), error by the delta method
+        coef, se = np.r_[np.exp(coef[0]), coef[1:]], np.r_[np.exp(coef[0]) * se[0], se[1:]]
+    table = pd.DataFrame({"estimate": coef, "std_error": se},
+                         index=pd.Index(["A" if form == "power" else "a", "b", "c"], name="term"))
+    elasticity = coef[1] * data[index].mean() / data[outcome].mean() if form == "linear" else coef[1]
     unit = panel.units.get(outcome, "")
     units = unit if scale == 1 else f"{unit or 'panel units'}, divided by {scale:g}"
     return FactorModelResult(region=region, form=form, table=table, r_squared=float(r2),

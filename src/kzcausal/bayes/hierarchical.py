@@ -406,22 +406,12 @@ def hierarchical_elasticity(
     design = _design(panel, outcome, index, form, regions)
     model = _build_model(design, time, likelihood, prior_scales)
     seeds = np.random.default_rng(random_seed).integers(0, 2**31 - 1, size=3)
+    idata = sample_nuts(model, sampler, draws=draws, tune=tune, chains=chains, target_accept=target_accept,
+                        random_seed=int(seeds[0]), progress=progress)
     with model, quiet_pymc(not progress):
-        kwargs = dict(draws=draws, tune=tune, chains=chains, cores=min(chains, os.cpu_count() or 1),
-                      random_seed=int(seeds[0]), progressbar=progress, target_accept=target_accept,
-                      compute_convergence_checks=False)   # kzcausal's own checks below
-        if sampler == "pymc":
-            kwargs["idata_kwargs"] = {"log_likelihood": True}
-        else:
-            kwargs["nuts_sampler"] = sampler
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")   # speed, not results
-            idata = pm.sample(**kwargs)
         idata.extend(pm.sample_prior_predictive(draws=500, random_seed=int(seeds[1])))
         idata.extend(pm.sample_posterior_predictive(idata, random_seed=int(seeds[2]), progressbar=False))
-    if "log_likelihood" not in idata.groups():
-        with model:
-            pm.compute_log_likelihood(idata, progressbar=False)
+        pm.compute_log_likelihood(idata, progressbar=False)
     _to_outcome_scale(idata, design, form, outcome)
     diagnostics, divergences, depth_hits = convergence_diagnostics(idata)
     spec = dict(outcome=outcome, index=index, form=form, time=time, likelihood=likelihood, priors=prior_scales,
@@ -447,6 +437,22 @@ def quiet_pymc(quiet: bool):
         yield
     finally:
         logger.setLevel(level)
+
+
+def sample_nuts(model, sampler: str, *, draws: int, tune: int, chains: int, target_accept: float, random_seed: int,
+                progress: bool):
+    """``pymc.sample`` with the chosen NUTS implementation, chains on the available cores, PyMC's own
+    convergence messages off (kzcausal's ``convergence_diagnostics`` replace them)."""
+    import pymc as pm
+
+    kwargs = dict(draws=draws, tune=tune, chains=chains, cores=min(chains, os.cpu_count() or 1),
+                  random_seed=random_seed, progressbar=progress, target_accept=target_accept,
+                  compute_convergence_checks=False)
+    if sampler != "pymc":
+        kwargs["nuts_sampler"] = sampler
+    with model, quiet_pymc(not progress), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")     # speed, not results
+        return pm.sample(**kwargs)
 
 
 def _check_sampler(sampler: str) -> None:

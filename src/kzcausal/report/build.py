@@ -43,6 +43,15 @@ class ReportSpec:
     factor_regions: tuple[str, ...] = ()
     title: str = "kzcausal robustness report"
     notes: tuple[str, ...] = ()
+    source: str = "the specification"
+
+    def require_columns(self, panel: RegionPanel) -> None:
+        """Raise naming the spec's columns the data lack, with the columns they have."""
+        columns = [self.outcome, self.first_treated, self.elasticity_outcome, self.elasticity_index]
+        missing = [c for c in columns if c is not None and c not in panel.variables]
+        if missing:
+            raise SpecificationError(f"{self.source}: column(s) {missing} not in the data; available columns: "
+                                     f"{panel.variables}.")
 
 
 TREATED = "treated_after_adoption"
@@ -50,8 +59,11 @@ SPEC_KEYS = {"outcome", "first_treated", "treated_regions", "post_from", "leads"
              "region_names"}
 
 
-def read_spec(path: str | Path, panel: RegionPanel | None = None) -> tuple[ReportSpec, dict]:
-    """Read and validate a YAML specification (``yaml.safe_load``); returns the spec and the raw mapping."""
+def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
+    """Read and validate a YAML specification (``yaml.safe_load``); returns the spec and the raw mapping.
+
+    Columns are checked against the data later, by :meth:`ReportSpec.require_columns`.
+    """
     import yaml
 
     path = Path(path)
@@ -66,10 +78,7 @@ def read_spec(path: str | Path, panel: RegionPanel | None = None) -> tuple[Repor
     unknown = sorted(set(raw) - SPEC_KEYS)
     if unknown:
         raise SpecificationError(f"{path}: unknown key(s) {unknown}; the keys are {sorted(SPEC_KEYS)}.")
-    return _spec_from_mapping(raw, panel, str(path)), raw
-
-
-def _spec_from_mapping(raw: Mapping, panel: RegionPanel | None, where: str) -> ReportSpec:
+    where = str(path)
     if "outcome" not in raw:
         raise SpecificationError(f"{where}: 'outcome' is required (the DID outcome column).")
     if ("first_treated" in raw) == ("treated_regions" in raw):
@@ -79,20 +88,15 @@ def _spec_from_mapping(raw: Mapping, panel: RegionPanel | None, where: str) -> R
     if not isinstance(elasticity, Mapping):
         raise SpecificationError(f"{where}: 'elasticity' must be a mapping with 'outcome', 'index' and optionally "
                                  "'factor_regions'.")
-    columns = [raw["outcome"], raw.get("first_treated"), elasticity.get("outcome"), elasticity.get("index")]
-    if panel is not None:
-        missing = [c for c in columns if c is not None and c not in panel.variables]
-        if missing:
-            raise SpecificationError(f"{where}: column(s) {missing} not in the data; available columns: "
-                                     f"{panel.variables}.")
     for key in ("leads", "lags"):
         if key in raw and (not isinstance(raw[key], int) or raw[key] < 1):
             raise SpecificationError(f"{where}: {key!r} must be a positive integer; got {raw[key]!r}.")
-    return ReportSpec(outcome=raw["outcome"], first_treated=raw.get("first_treated", "first_treated"),
+    spec = ReportSpec(outcome=raw["outcome"], first_treated=raw.get("first_treated", "first_treated"),
                       leads=raw.get("leads", 3), lags=raw.get("lags", 5),
                       elasticity_outcome=elasticity.get("outcome"), elasticity_index=elasticity.get("index"),
                       factor_regions=tuple(elasticity.get("factor_regions", ())),
-                      title=raw.get("title", ReportSpec.title))
+                      title=raw.get("title", ReportSpec.title), source=where)
+    return spec, raw
 
 
 def with_treated_regions(panel: RegionPanel, regions, post_from: int) -> RegionPanel:
@@ -130,7 +134,6 @@ def default_spec() -> tuple[RegionPanel, ReportSpec]:
 class Section:
     title: str
     html: list[str] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)          # base64 PNG
     seconds: float = 0.0
     status: str = "ok"                                       # ok | skipped | not supported
@@ -149,11 +152,10 @@ class Report:
 
 
 def _figure(ax_or_fig) -> str:
+    """A plot's figure (from its Axes or the Figure itself) as base64 PNG, closed afterwards."""
     import matplotlib.pyplot as plt
 
-    fig = ax_or_fig.figure if hasattr(ax_or_fig, "figure") and not hasattr(ax_or_fig, "savefig") else ax_or_fig
-    if isinstance(ax_or_fig, np.ndarray):
-        fig = ax_or_fig.ravel()[0].figure
+    fig = getattr(ax_or_fig, "figure", ax_or_fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -259,7 +261,6 @@ def build_report(
         table = regression_table(models, stars=True)
         run.tables["did"] = table
         sec.html.append(table.to_html())
-        sec.text.append(table.to_text())
 
     def staggered(sec):
         res["att"] = staggered_did(panel, s.outcome, s.first_treated, random_seed=random_seed)
