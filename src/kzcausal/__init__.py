@@ -18,7 +18,7 @@ from .diagnostics import (
     randomization_inference,
     wild_cluster_bootstrap,
 )
-from .did import DIDDesign, DIDResult, did_2x2, event_study, staggered_did, twfe
+from .did import DIDDesign, did_2x2, event_study, staggered_did, twfe
 from .errors import (
     ConvergenceWarning,
     DataFileError,
@@ -31,6 +31,7 @@ from .errors import (
 )
 from .panel import RegionPanel, read_panel
 from .report import build_report, regression_table
+from .results import CheckResult, EstimationResult, EventStudyResult
 from .typology import classify_regions
 
 __version__ = "0.1.0"
@@ -43,7 +44,9 @@ __all__ = [
     "SimulationTruth",
     "classify_regions",
     "DIDDesign",
-    "DIDResult",
+    "EstimationResult",
+    "EventStudyResult",
+    "CheckResult",
     "did_2x2",
     "twfe",
     "staggered_did",

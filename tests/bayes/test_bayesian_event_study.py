@@ -34,7 +34,7 @@ def test_covers_the_true_dynamic_effects_and_agrees_with_sun_abraham(fitted):
     # partial pooling and priors move the estimates, but by less than a posterior sd
     assert (np.abs(table["estimate"] - sa["estimate"]) < table["std_error"]).all()
     assert np.corrcoef(table["estimate"], sa["estimate"])[0, 1] > 0.9
-    assert result.overall[0] == pytest.approx(table.loc[table.index >= 0, "estimate"].mean(), abs=1e-9)
+    assert result.overall["estimate"] == pytest.approx(table.loc[table.index >= 0, "estimate"].mean(), abs=1e-9)
 
 
 def test_event_study_interface(fitted):

@@ -83,8 +83,8 @@ def test_equals_moderndid(staggered, control_group):
     np.testing.assert_array_equal(es.event_times, np.asarray(event.event_times).astype(int))
     np.testing.assert_allclose(es.table["estimate"], np.asarray(event.att_by_event), atol=1e-10)
     np.testing.assert_allclose(es.table["std_error"], np.asarray(event.se_by_event), atol=1e-10)
-    assert es.overall[0] == pytest.approx(float(event.overall_att), abs=1e-10)
-    assert es.overall[1] == pytest.approx(float(event.overall_se), abs=1e-10)
+    assert es.overall["estimate"] == pytest.approx(float(event.overall_att), abs=1e-10)
+    assert es.overall["std_error"] == pytest.approx(float(event.overall_se), abs=1e-10)
 
 
 def test_agrees_with_diff_diff(staggered):
@@ -150,14 +150,14 @@ def test_multiplier_bootstrap_is_seeded_and_close_to_analytic():
 def test_design_reports_and_bad_input():
     panel, truth = kz.simulate_panel(n_regions=12, cohorts={2009: 2, 2014: 4}, random_seed=3)
     result = kz.staggered_did(panel, "outcome", "first_treated")
-    assert any("treated in the first period" in n for n in result.notes)
+    assert any("treated in the first period" in n for n in result.caveats)
     assert set(result.att_gt["cohort"]) == {2014}
     assert "cohort 2014: 4 regions vs 6 never-treated regions, 5 pre-periods, 10 post-periods" in result.summary()
     all_treated, _ = kz.simulate_panel(n_regions=8, cohorts={2012: 4, 2016: 4}, random_seed=3)
     with pytest.raises(SpecificationError, match="not_yet_treated"):
         kz.staggered_did(all_treated, "outcome", "first_treated")
     few = kz.staggered_did(all_treated, "outcome", "first_treated", control_group="not_yet_treated")
-    assert any("only 8 clusters" in n for n in few.notes)
+    assert any("only 8 clusters" in n for n in few.caveats)
     with pytest.raises(SpecificationError, match="method"):
         kz.staggered_did(panel, "outcome", "first_treated", method="ols")
 
@@ -170,7 +170,7 @@ def test_outcome_missing_for_treated_rows_is_reported():
     data = kz.read_panel(frame[["region", "year", "outcome", "first_treated"]], regions=None)
     with pytest.warns(kz.errors.KzCausalWarning, match="missing in 1 row"):
         result = kz.staggered_did(data, "outcome", "first_treated")
-    assert any(treated in n for n in result.notes)  # the unbalanced region is dropped and named
+    assert any(treated in n for n in result.caveats)  # the unbalanced region is dropped and named
 
 
 def test_result_interface(staggered):

@@ -12,7 +12,7 @@ The reported effect at ``e`` is the cohort-share weighted average of ``theta_(g,
 serially correlated shocks do not masquerade as precision, which is what makes plain OLS errors
 over-reject in DID (Bertrand, Duflo & Mullainathan 2004).
 
-The result is an :class:`~kzcausal.did.EventStudyResult` (posterior mean, posterior sd, equal-
+The result is an :class:`~kzcausal.results.EventStudyResult` (posterior mean, posterior sd, equal-
 tailed interval, posterior covariance) with the ``InferenceData`` attached, so the plots and
 :func:`kzcausal.honest_sensitivity` accept it.
 """
@@ -28,7 +28,9 @@ import pandas as pd
 
 from ..did.design import DIDDesign
 from ..did.event_study import _cohort_share_weights
-from ..did.staggered import EventStudyResult
+from functools import partial
+
+from ..results import COLUMNS, EventStudyResult
 from ..errors import SpecificationError
 from ..panel import RegionPanel
 from .hierarchical import _check_sampler, _warn_if_not_converged, convergence_diagnostics, sample_nuts
@@ -97,15 +99,31 @@ def bayesian_event_study(
         p_value = NaN), ``vcov`` (posterior covariance), ``overall`` (mean post-period effect),
         ``idata``.
     """
-    import pymc as pm
-
     if prior not in ("independent", "random_walk"):
         raise SpecificationError(f"prior must be 'independent' or 'random_walk'; got {prior!r}.")
     if not effect_scale > 0:
         raise SpecificationError(f"effect_scale must be positive; got {effect_scale}.")
     _check_sampler(sampler)
-    design = DIDDesign.from_panel(panel, outcome, first_treated, control_group="never_treated")
-    data = design.data.sort_values(["region", "year"]).reset_index(drop=True)
+    rows = DIDDesign.panel_rows(panel, outcome, first_treated).rename(columns={"first_treated": "cohort"})
+    rows["cohort"] = rows["cohort"].fillna(np.inf)
+    settings = dict(leads=leads, lags=lags, prior=prior, effect_scale=effect_scale, draws=draws, tune=tune,
+                    chains=chains, target_accept=target_accept, sampler=sampler, interval=interval,
+                    random_seed=random_seed, progress=progress)
+    return _fit_bayesian_event_study(rows, outcome, **settings)
+
+
+def _fit_bayesian_event_study(rows: pd.DataFrame, outcome: str, *, leads, lags, prior, effect_scale, draws, tune,
+                              chains, target_accept, sampler, interval, random_seed, progress
+                              ) -> BayesianEventStudyResult:
+    """The Bayesian event study on estimation rows ``region, year, <outcome>, cohort`` (inf: never)."""
+    import pymc as pm
+
+    settings = dict(leads=leads, lags=lags, prior=prior, effect_scale=effect_scale, draws=draws, tune=tune,
+                    chains=chains, target_accept=target_accept, sampler=sampler, interval=interval,
+                    random_seed=random_seed, progress=progress)
+    design = DIDDesign.from_frame(rows.rename(columns={"cohort": "first_treated"}), outcome,
+                                  control_group="never_treated")
+    data = design.data.reset_index(drop=True)
     regions, years = sorted(data["region"].unique()), sorted(data["year"].unique())
     if len(data) != len(regions) * len(years) or np.any(np.diff(years) != 1):
         raise SpecificationError(f"the Bayesian event study models AR(1) errors and needs a balanced panel of "
@@ -182,15 +200,26 @@ def bayesian_event_study(
     overall_draws = draws_e[:, post].mean(axis=1)
     diagnostics, divergences, depth_hits = convergence_diagnostics(
         idata, ["effect", "theta_e", "tau_cohort", "sigma", "rho"])
+    overall_row = pd.Series({"estimate": float(overall_draws.mean()), "std_error": float(overall_draws.std(ddof=1)),
+                             "ci_low": float(np.quantile(overall_draws, lo)),
+                             "ci_high": float(np.quantile(overall_draws, hi)), "p_value": np.nan})[COLUMNS]
+    result_rows = data.rename(columns={"first_treated": "cohort"})
+    result_rows["cohort"] = result_rows["cohort"].fillna(np.inf)
     result = BayesianEventStudyResult(
         table=table, vcov=vcov,
         method=f"Bayesian event study (cohort effects pooled, {prior.replace('_', ' ')} prior, AR(1) errors), "
                f"posterior mean and {interval:.0%} interval, reference e = -1",
+        effect=("overall",),
         spec=dict(estimator="bayesian_event_study", outcome=outcome, leads=leads, lags=lags, reference=-1,
                   prior=prior, effect_scale=effect_scale, draws=draws, tune=tune, chains=chains, sampler=sampler,
                   random_seed=random_seed, base_period="universal", alpha=1 - interval),
-        n_obs=len(data), n_clusters=n_regions, warnings=design.notes, reference=-1,
-        overall=(float(overall_draws.mean()), float(overall_draws.std(ddof=1))),
+        n_obs=len(data), n_clusters=n_regions, cluster="region", caveats=design.notes, data=result_rows,
+        refitter=partial(_refit_bayesian_event_study, settings=settings), reference=-1,
+        overall=overall_row, overall_estimand="posterior mean of the average post-period event-time effect",
         idata=idata, diagnostics=diagnostics, divergences=divergences, max_treedepth_hits=depth_hits)
     _warn_if_not_converged(result)
     return result
+
+
+def _refit_bayesian_event_study(rows: pd.DataFrame, outcome: str, *, settings) -> BayesianEventStudyResult:
+    return _fit_bayesian_event_study(rows, outcome, **settings)

@@ -1,11 +1,21 @@
 """Inference with few clusters: exact randomization inference and the wild cluster bootstrap.
 
-Both work on a DID result from :func:`kzcausal.did_2x2` or :func:`kzcausal.twfe` through the
-Frisch-Waugh-Lovell theorem: the nuisance regressors (region and year effects, the 2x2
-group and period dummies, covariates) are partialled out once, and the coefficient of the
-treatment dummy is ``d'M y / d'M d``. Everything that depends on the treatment assignment
-is a sum over regions, so thousands of assignments (or bootstrap draws) are one matrix
-product instead of thousands of regressions.
+Both take any :class:`~kzcausal.results.EstimationResult` and ask it for what they need:
+
+* **Randomization inference** reassigns the regions' cohort labels and recomputes the
+  effect. A result whose effect is a treatment-dummy coefficient (``result.linear``: 2x2,
+  TWFE) uses the Frisch-Waugh-Lovell shortcut: the nuisance regressors are partialled out
+  once and every assignment is a matrix product. A result with a vectorized shortcut
+  (``result.permuted``: Callaway-Sant'Anna without covariates) uses it; any other result is
+  re-estimated through ``result.refit`` for every assignment.
+* **The wild cluster bootstrap** is the WCR/WCU bootstrap-t of the regression (Cameron,
+  Gelbach & Miller 2008) where the effect is a treatment-dummy coefficient; otherwise it is a
+  **score (multiplier) bootstrap-t** of the effect from its cluster scores ``result.scores``
+  (Kline & Santos 2012): ``t* = sum_g v_g s_g / sqrt(sum_g v_g^2 s_g^2)``, compared with
+  ``t = estimate / sqrt(sum_g s_g^2)``; the interval is the symmetric bootstrap-t interval.
+  For Callaway-Sant'Anna the scores are the influence functions summed by cluster, for
+  Sun-Abraham and the event-study regressions the cluster scores of the regression mapped
+  through the aggregation weights.
 """
 
 from __future__ import annotations
@@ -20,68 +30,58 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from ..did.results import DIDResult
 from ..errors import SpecificationError
+from ..results import CheckResult, EstimationResult
 
 __all__ = ["randomization_inference", "wild_cluster_bootstrap", "RandomizationResult", "BootstrapResult"]
 
 MAX_EXACT = 10**6
 
 
-# ------------------------------------------------------------------ the design
+# ------------------------------------------------------------------ the FWL design
 @dataclass(frozen=True)
 class _Design:
-    """FWL pieces: outcome residual, nuisance matrix, per-row region code and year, cohorts."""
+    """FWL pieces: outcome residual, nuisance matrix, per-row region and cluster codes, year, cohorts."""
 
     y: np.ndarray              # outcome
     y_res: np.ndarray          # M_Z y
     Z: np.ndarray              # nuisance regressors (N x m)
     ztz_inv: np.ndarray
     unit: np.ndarray           # region code of each row
+    cluster: np.ndarray        # cluster code of each row (= unit unless coarser clusters)
+    n_clusters: int
     year: np.ndarray
     cohorts: np.ndarray        # first treated year of each region (inf: never)
     regions: np.ndarray
     pooled: bool               # paper 002's pooled 2x2 (the group dummy moves with the assignment)
 
 
-def estimation_rows(result: DIDResult) -> pd.DataFrame:
-    """The rows a result of :func:`kzcausal.did_2x2` or :func:`kzcausal.twfe` was estimated on."""
-    if getattr(result, "data", None) is None or result.spec.get("estimator") not in ("did_2x2", "twfe"):
-        raise SpecificationError("this check takes results of kz.did_2x2 or kz.twfe (they carry the rows they "
-                                 "used).")
-    return result.data
-
-
-def _design(result: DIDResult) -> _Design:
-    data = estimation_rows(result)
-    outcome = result.spec["outcome"]
+def _design(result: EstimationResult) -> _Design:
+    data = result.rows()
+    linear = result.linear
     codes, regions = pd.factorize(data["region"])
     years = data["year"].to_numpy()
-    pooled = result.spec["estimator"] == "did_2x2" and not result.spec["fixed_effects"]
+    pooled = linear.nuisance == "pooled"
     columns = [np.ones(len(data))]
     if pooled:
-        post = (years >= result.spec["post_from"]).astype(float)
+        post = (years >= linear.post_from).astype(float)
         columns += [np.isfinite(data["cohort"].to_numpy()).astype(float), post]
     else:
         columns += [(codes == j).astype(float) for j in range(1, len(regions))]
         columns += [(years == t).astype(float) for t in np.unique(years)[1:]]
-        columns += [data[c].to_numpy(float) for c in result.spec.get("covariates") or []]
+        columns += [data[c].to_numpy(float) for c in linear.covariates]
     Z = np.column_stack(columns)
     ztz_inv = np.linalg.pinv(Z.T @ Z)
-    y = data[outcome].to_numpy(float)
+    y = data[result.outcome].to_numpy(float)
     cohorts = pd.Series(data["cohort"].to_numpy(float)).groupby(codes).first().to_numpy()
-    return _Design(y=y, y_res=y - Z @ (ztz_inv @ (Z.T @ y)), Z=Z, ztz_inv=ztz_inv, unit=codes, year=years,
-                   cohorts=cohorts, regions=np.asarray(regions), pooled=pooled)
+    cluster_codes, cluster_labels = pd.factorize((data["cluster"] if "cluster" in data else data["region"]).to_numpy())
+    return _Design(y=y, y_res=y - Z @ (ztz_inv @ (Z.T @ y)), Z=Z, ztz_inv=ztz_inv, unit=codes, cluster=cluster_codes,
+                   n_clusters=len(cluster_labels), year=years, cohorts=cohorts, regions=np.asarray(regions),
+                   pooled=pooled)
 
 
 def _treatment(design: _Design, cohorts_by_unit: np.ndarray) -> np.ndarray:
     return (design.year >= cohorts_by_unit[design.unit]).astype(float)
-
-
-def _t_scale(design: _Design) -> float:
-    """linearmodels' clustered small-sample factor sqrt(N / (N - K)), K = every regressor incl. effects."""
-    n_obs, k = design.Z.shape[0], np.linalg.matrix_rank(design.Z) + 1
-    return float(np.sqrt((n_obs - k) / n_obs))
 
 
 def _cluster_t(d_res: np.ndarray, y_res: np.ndarray, unit: np.ndarray, n_units: int) -> tuple[float, float]:
@@ -92,33 +92,30 @@ def _cluster_t(d_res: np.ndarray, y_res: np.ndarray, unit: np.ndarray, n_units: 
     return beta, beta / (np.sqrt(scores @ scores) / q)
 
 
-def _one_row(estimate: float, p_value: float, method: str, ci_low: float = np.nan, ci_high: float = np.nan
-             ) -> pd.DataFrame:
-    """The common tidy table for a single tested coefficient."""
-    return pd.DataFrame({"term": ["treatment"], "estimate": [estimate], "std_error": [np.nan], "ci_low": [ci_low],
-                         "ci_high": [ci_high], "p_value": [p_value], "method": [method]})
+def _one_row(term: str, estimate: float, p_value: float, ci_low: float = np.nan, ci_high: float = np.nan,
+             std_error: float = np.nan) -> pd.DataFrame:
+    """The common table for a single tested effect."""
+    return pd.DataFrame({"estimate": [estimate], "std_error": [std_error], "ci_low": [ci_low], "ci_high": [ci_high],
+                         "p_value": [p_value]}, index=pd.Index([term], name="term"))
 
 
 # ------------------------------------------------------------------ randomization
 @dataclass(frozen=True, eq=False)
-class RandomizationResult:
+class RandomizationResult(CheckResult):
     """Distribution of a statistic over reassignments of treatment across regions."""
 
-    observed: float
-    distribution: np.ndarray = field(repr=False)
-    p_value: float
-    statistic: str
-    exact: bool
-    n_assignments: int
-    method: str
+    observed: float = np.nan
+    distribution: np.ndarray = field(default=None, repr=False)
+    p_value: float = np.nan
+    statistic: str = "estimate"
+    exact: bool = True
+    n_assignments: int = 0
 
     def summary(self) -> str:
         kind = "all" if self.exact else "sampled"
         return (f"{self.method}\n{kind} {self.n_assignments:,} assignments; observed {self.statistic} = "
-                f"{self.observed:.4f}; randomization p-value (two-sided) = {self.p_value:.4f}")
-
-    def to_frame(self) -> pd.DataFrame:
-        return _one_row(self.observed, self.p_value, self.method)
+                f"{self.observed:.4f}; randomization p-value (two-sided) = {self.p_value:.4f}"
+                + "".join(f"\n! {c}" for c in self.caveats))
 
     def plot(self, ax=None):
         """Histogram of the randomization distribution with the observed value marked."""
@@ -126,7 +123,7 @@ class RandomizationResult:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
-        ax.hist(self.distribution, bins=60, color="C0", alpha=0.7)
+        ax.hist(self.distribution, bins=min(60, max(10, len(self.distribution) // 20)), color="C0", alpha=0.7)
         ax.axvline(self.observed, color="C3", lw=1.5, label=f"observed ({self.observed:.3f})")
         ax.axvline(-self.observed, color="C3", lw=1, ls=":")
         ax.set_xlabel(self.statistic)
@@ -136,29 +133,29 @@ class RandomizationResult:
 
 
 def randomization_inference(
-    result: DIDResult,
+    result: EstimationResult,
     assignments: Literal["exact"] | int = "exact",
     *,
     statistic: Literal["estimate", "t"] = "estimate",
     random_seed: int | None = None,
     progress: bool = True,
 ) -> RandomizationResult:
-    """Randomization (permutation) inference for a DID estimate: placebo in space.
+    """Randomization (permutation) inference for a DID effect: placebo in space.
 
     The regions' first treated years (cohort labels, never treated included) are
-    reassigned across regions; the statistic is recomputed for every distinct assignment
-    (``"exact"``: with 17 regions and 6 treated, all C(17, 6) = 12,376) or for
-    ``assignments`` random permutations (the observed assignment is always counted).
+    reassigned across regions; the effect (``result.effect``) is recomputed for every
+    distinct assignment (``"exact"``: with 17 regions and 6 treated, all C(17, 6) = 12,376)
+    or for ``assignments`` random permutations (the observed assignment is always counted).
     The two-sided p-value is the share of assignments with ``|statistic| >= |observed|``.
 
     Parameters
     ----------
     result
-        A result of :func:`kzcausal.did_2x2` or :func:`kzcausal.twfe`.
+        Any estimator's result that carries its rows (2x2, TWFE, Callaway-Sant'Anna and its
+        aggregations, every event study's ``overall`` effect).
     statistic
-        ``"estimate"`` (the coefficient) or ``"t"`` (coefficient / cluster-robust error with
-        linearmodels' small-sample factor, as :func:`kzcausal.twfe`; fixed-effects
-        specifications).
+        ``"estimate"`` (the effect) or ``"t"`` (effect / its standard error, reported on the
+        result's own small-sample scale).
 
     References
     ----------
@@ -167,13 +164,15 @@ def randomization_inference(
     """
     if statistic not in ("estimate", "t"):
         raise SpecificationError(f"statistic={statistic!r}; use 'estimate' or 't'.")
-    design = _design(result)
-    if design.pooled and statistic == "t":
-        raise SpecificationError("statistic='t' needs the fixed-effects specification "
-                                 "(did_2x2(..., fixed_effects=True) or twfe).")
-    labels = design.cohorts
+    cohorts = result.region_cohorts()
+    labels = cohorts.to_numpy(float)
     if len(np.unique(labels)) < 2:
-        raise SpecificationError("every region has the same treatment path; nothing to permute.")
+        raise SpecificationError(f"every region of {result.method!r} has the same treatment path "
+                                 f"({labels[0]}); there is nothing to permute. Use the wild cluster bootstrap.")
+    linear = result.linear
+    if linear is not None and linear.nuisance == "pooled" and statistic == "t":
+        raise SpecificationError("statistic='t' on paper 002's pooled 2x2 is not supported; use the fixed-effects "
+                                 "specification (did_2x2(..., fixed_effects=True) or twfe), or statistic='estimate'.")
     exact = assignments == "exact"
     if exact:
         count = _count_assignments(labels)
@@ -182,19 +181,68 @@ def randomization_inference(
                                      "Fix: pass assignments=9999 (a random sample of permutations).")
         matrix = _enumerate(labels)
     else:
-        if not isinstance(assignments, int) or assignments < 1:
+        if not isinstance(assignments, (int, np.integer)) or isinstance(assignments, bool) or assignments < 1:
             raise SpecificationError(f"assignments={assignments!r}; use 'exact' or a positive number.")
+        if assignments > MAX_SAMPLED:
+            raise SpecificationError(f"assignments={assignments:,} is more than {MAX_SAMPLED:,}; the p-value's "
+                                     "Monte Carlo error at 10^5 draws is already below 0.002. Fix: fewer assignments.")
         rng = np.random.default_rng(random_seed)
-        matrix = np.vstack([labels, np.array([rng.permutation(labels) for _ in range(assignments)])])
-    values = _statistics(design, matrix, statistic, progress)
-    observed = values[0] if not exact else _statistics(design, labels[None, :], statistic, False)[0]
-    if statistic == "t":  # report t on linearmodels' scale (as kz.twfe's clustered errors)
-        values, observed = values * _t_scale(design), observed * _t_scale(design)
+        matrix = np.vstack([labels, rng.permuted(np.tile(labels, (assignments, 1)), axis=1)])
+    observed_index = int(np.flatnonzero((np.isclose(matrix, labels[None, :]) |
+                                         (np.isinf(matrix) & np.isinf(labels[None, :]))).all(axis=1))[0])
+    caveats = []
+    if linear is not None:
+        design = _design(result)
+        values = _statistics(design, matrix, statistic, progress)
+        how = "Frisch-Waugh-Lovell shortcut"
+    elif result.permuted is not None and statistic == "estimate":
+        values = np.concatenate([result.permuted(matrix[i:i + 4096]) for i in range(0, len(matrix), 4096)])
+        how = "vectorized re-estimation"
+    else:
+        values = _refit_statistics(result, cohorts.index, matrix, statistic, progress)
+        how = "re-estimation of every assignment"
+    observed = values[observed_index]
+    if statistic == "t":  # report t on the result's own scale (its small-sample correction)
+        row = result.effect_table().iloc[0]
+        scale = (row["estimate"] / row["std_error"]) / observed if observed else 1.0
+        values, observed = values * scale, observed * scale
+    failed = ~np.isfinite(values)
+    if failed.any():
+        caveats.append(f"{int(failed.sum())} assignment(s) give no estimate (e.g. no treated or control region in "
+                       "a cell) and are left out of the p-value")
+        values = values[~failed]
     tolerance = 1e-10 * max(1.0, abs(observed))
     p_value = float(np.mean(np.abs(values) >= abs(observed) - tolerance))
-    return RandomizationResult(observed=float(observed), distribution=values, p_value=p_value,
-                               statistic=statistic, exact=exact, n_assignments=len(values),
-                               method=f"randomization inference ({result.method})")
+    term = result.effect[0]
+    return RandomizationResult(table=_one_row(term, float(observed), p_value), result=result,
+                               method=f"randomization inference, {how} ({result.method})", caveats=tuple(caveats),
+                               observed=float(observed), distribution=values, p_value=p_value, statistic=statistic,
+                               exact=exact, n_assignments=len(values))
+
+
+MAX_SAMPLED = 10**6
+
+
+def _refit_statistics(result: EstimationResult, regions: pd.Index, matrix: np.ndarray, statistic: str,
+                      progress: bool) -> np.ndarray:
+    """The effect (or its t) re-estimated through ``result.refit`` for every assignment."""
+    import warnings
+
+    from tqdm.auto import tqdm
+
+    from ..errors import KzCausalError
+
+    out = np.full(len(matrix), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in tqdm(range(len(matrix)), desc="randomization inference (re-fits)",
+                      disable=not progress or len(matrix) < 200, leave=False):
+            try:
+                row = result.refit(cohorts=pd.Series(matrix[i], index=regions)).effect_table().iloc[0]
+            except KzCausalError:
+                continue
+            out[i] = row["estimate"] if statistic == "estimate" else row["estimate"] / row["std_error"]
+    return out
 
 
 def _count_assignments(labels: np.ndarray) -> int:
@@ -226,7 +274,6 @@ def _statistics(design: _Design, matrix: np.ndarray, statistic: str, progress: b
     """Statistic for every assignment (rows of ``matrix``: a cohort label per region)."""
     from tqdm.auto import tqdm
 
-    n_units = len(design.cohorts)
     out = np.empty(len(matrix))
     chunk = 4096
     show = progress and len(matrix) > 50_000
@@ -245,9 +292,9 @@ def _statistics(design: _Design, matrix: np.ndarray, statistic: str, progress: b
             out[start:start + len(block)] = beta
             continue
         resid = design.y_res[None, :] - beta[:, None] * d_res
-        scores = np.zeros((len(block), n_units))
-        for j in range(n_units):
-            rows = design.unit == j
+        scores = np.zeros((len(block), design.n_clusters))
+        for j in range(design.n_clusters):
+            rows = design.cluster == j
             scores[:, j] = np.einsum("ar,ar->a", d_res[:, rows], resid[:, rows])
         out[start:start + len(block)] = beta / (np.sqrt((scores**2).sum(axis=1)) / q)
     return out
@@ -271,27 +318,29 @@ def _pooled_estimates(design: _Design, block: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------ wild bootstrap
 @dataclass(frozen=True, eq=False)
-class BootstrapResult:
-    """Wild cluster bootstrap test of the treatment coefficient, with a test-inversion interval."""
+class BootstrapResult(CheckResult):
+    """Wild cluster bootstrap test of the effect, with its bootstrap confidence interval."""
 
-    estimate: float
-    t_stat: float
-    p_value: float
-    ci_low: float
-    ci_high: float
-    n_boot: int
-    weights: str
-    impose_null: bool
-    method: str
+    estimate: float = np.nan
+    t_stat: float = np.nan
+    p_value: float = np.nan
+    ci_low: float = np.nan
+    ci_high: float = np.nan
+    n_boot: int = 0
+    weights: str = "rademacher"
+    kind: str = "WCR"
+    alpha: float = 0.05
+
+    @property
+    def impose_null(self) -> bool:
+        return self.kind == "WCR"
 
     def summary(self) -> str:
-        kind = "WCR (null imposed)" if self.impose_null else "WCU (unrestricted)"
-        return (f"{self.method}\nwild cluster bootstrap, {kind}, {self.weights} weights, {self.n_boot:,} draws\n"
-                f"estimate {self.estimate:.4f}, t {self.t_stat:.3f}, bootstrap p = {self.p_value:.4f}, "
-                f"95% CI by test inversion [{self.ci_low:.4f}, {self.ci_high:.4f}]")
-
-    def to_frame(self) -> pd.DataFrame:
-        return _one_row(self.estimate, self.p_value, self.method, self.ci_low, self.ci_high)
+        names = {"WCR": "WCR (null imposed)", "WCU": "WCU (unrestricted)", "score": "score bootstrap-t"}
+        return (f"{self.method}\nwild cluster bootstrap, {names[self.kind]}, {self.weights} weights, "
+                f"{self.n_boot:,} draws\nestimate {self.estimate:.4f}, t {self.t_stat:.3f}, bootstrap p = "
+                f"{self.p_value:.4f}, {1 - self.alpha:.0%} CI [{self.ci_low:.4f}, {self.ci_high:.4f}]"
+                + "".join(f"\n! {c}" for c in self.caveats))
 
     def plot(self, ax=None):
         """The estimate with its bootstrap interval; returns the Axes."""
@@ -308,51 +357,71 @@ class BootstrapResult:
 
 
 def wild_cluster_bootstrap(
-    result: DIDResult,
+    result: EstimationResult,
     *,
     weights: Literal["rademacher", "webb"] = "rademacher",
     n_boot: int | Literal["exact"] = 9999,
-    impose_null: bool = True,
+    impose_null: bool | None = None,
     alpha: float = 0.05,
     random_seed: int | None = None,
 ) -> BootstrapResult:
-    """Wild cluster bootstrap-t for the DID coefficient, clustered by region.
+    """Wild cluster bootstrap-t for the effect, clustered as the result (region or coarser).
 
-    ``impose_null=True`` is the WCR bootstrap (residuals from the model with the null
-    imposed; Cameron, Gelbach & Miller 2008), recommended with few clusters. The
-    confidence interval inverts the test: the set of values not rejected at ``alpha``
-    (Roodman, Nielsen, MacKinnon & Webb 2019). With Rademacher weights and
-    ``n_boot="exact"`` all 2^G sign vectors are enumerated (G <= 20), which is
+    Where the effect is a treatment-dummy coefficient (2x2, TWFE) this is the WCR bootstrap
+    (``impose_null=True``, the default there: residuals from the model with the null imposed;
+    Cameron, Gelbach & Miller 2008), or WCU (``impose_null=False``); the interval inverts the
+    test (Roodman, Nielsen, MacKinnon & Webb 2019). For any other result with cluster scores
+    (Callaway-Sant'Anna and its aggregations, Sun-Abraham and dynamic TWFE event studies) it
+    is the score bootstrap-t (Kline & Santos 2012): the effect's cluster scores ``s_g`` are
+    multiplied by the weights, ``t* = sum v_g s_g / sqrt(sum v_g^2 s_g^2)`` is compared with
+    the observed t, and the interval is the symmetric bootstrap-t interval. With Rademacher
+    weights and ``n_boot="exact"`` all 2^G sign vectors are enumerated (G <= 20), which is
     deterministic.
 
     Parameters
     ----------
     result
-        A result of :func:`kzcausal.did_2x2` or :func:`kzcausal.twfe`.
+        Any estimator's result with ``linear`` or ``scores``.
     weights
         ``"rademacher"`` (+-1) or ``"webb"`` (six-point, for very few clusters).
+    impose_null
+        ``None``: WCR where available, else the score bootstrap. ``True``/``False`` ask for
+        WCR/WCU, which need a treatment-dummy coefficient.
     """
     if weights not in ("rademacher", "webb"):
         raise SpecificationError(f"weights={weights!r}; use 'rademacher' or 'webb'.")
+    if not 0 < alpha < 1:
+        raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
+    if result.linear is None:
+        if impose_null is not None:
+            raise SpecificationError(f"impose_null={impose_null} needs a result whose effect is a treatment-dummy "
+                                     f"coefficient (kz.did_2x2, kz.twfe); {result.method!r} is bootstrapped from its "
+                                     "cluster scores (leave impose_null=None).")
+        if result.scores is None:
+            raise SpecificationError(f"{type(result).__name__} ({result.method}) has neither a treatment-dummy "
+                                     "regression nor cluster scores, so it cannot be wild-bootstrapped; use "
+                                     "randomization inference or its own posterior/bootstrap.")
+        return _score_bootstrap(result, weights, n_boot, alpha, random_seed)
     design = _design(result)
-    n_units = len(design.cohorts)
-    if n_units < 2:
-        raise SpecificationError("the wild cluster bootstrap needs at least 2 clusters (regions).")
+    g_count = design.n_clusters
+    if g_count < 2:
+        raise SpecificationError("the wild cluster bootstrap needs at least 2 clusters.")
+    impose_null = True if impose_null is None else bool(impose_null)
     d = _treatment(design, design.cohorts)
     d_res = d - design.Z @ (design.ztz_inv @ (design.Z.T @ d))
-    beta, t_obs = _cluster_t(d_res, design.y_res, design.unit, n_units)
+    beta, t_obs = _cluster_t(d_res, design.y_res, design.cluster, g_count)
     se = abs(beta / t_obs)
-    draws = _weights(weights, n_boot, n_units, random_seed)
+    draws = _weights(weights, n_boot, g_count, random_seed)
     q = d_res @ d_res
-    qg = np.bincount(design.unit, weights=d_res * d_res, minlength=n_units)
-    # M_Z applied to the region-restricted d_res: column g is M_Z (d_res * 1{region g})
-    member = (design.unit[:, None] == np.arange(n_units)[None, :]).astype(float)
+    qg = np.bincount(design.cluster, weights=d_res * d_res, minlength=g_count)
+    # M_Z applied to the cluster-restricted d_res: column g is M_Z (d_res * 1{cluster g})
+    member = (design.cluster[:, None] == np.arange(g_count)[None, :]).astype(float)
     masked = d_res[:, None] * member
     projected = masked - design.Z @ (design.ztz_inv @ (design.Z.T @ masked))
 
     def bootstrap_t(residual: np.ndarray) -> np.ndarray:
         """Bootstrap t's (centred at the DGP's coefficient) for y* = fit + v_g * residual."""
-        s = np.bincount(design.unit, weights=d_res * residual, minlength=n_units)
+        s = np.bincount(design.cluster, weights=d_res * residual, minlength=g_count)
         c = projected.T @ (residual[:, None] * member)  # c[g, h] = sum_{i in h} (M_Z d_g)_i residual_i
         shift = draws @ s / q
         scores = draws @ c.T - shift[:, None] * qg[None, :]
@@ -365,10 +434,47 @@ def wild_cluster_bootstrap(
         t_star = np.abs(bootstrap_t(design.y_res - beta0 * d_res)) if impose_null else unrestricted
         return float(np.mean(t_star >= t_here - 1e-12))
 
-    return BootstrapResult(estimate=float(beta), t_stat=float(t_obs * _t_scale(design)), p_value=p_value_at(0.0),
-                           ci_low=_invert(p_value_at, beta, -se, alpha), ci_high=_invert(p_value_at, beta, se, alpha),
-                           n_boot=len(draws), weights=weights, impose_null=impose_null,
-                           method=f"wild cluster bootstrap ({result.method})")
+    p_value = p_value_at(0.0)
+    low, high = _invert(p_value_at, beta, -se, alpha), _invert(p_value_at, beta, se, alpha)
+    row = result.effect_table().iloc[0]
+    return BootstrapResult(
+        table=_one_row(result.effect[0], float(beta), p_value, low, high), result=result,
+        method=f"wild cluster bootstrap ({result.method})", caveats=_few_draws(g_count, weights),
+        estimate=float(beta), t_stat=float(row["estimate"] / row["std_error"]), p_value=p_value, ci_low=low,
+        ci_high=high, n_boot=len(draws), weights=weights, kind="WCR" if impose_null else "WCU", alpha=alpha)
+
+
+def _score_bootstrap(result: EstimationResult, weights: str, n_boot, alpha: float, random_seed) -> BootstrapResult:
+    scores = result.scores.iloc[:, 0].to_numpy(float)
+    g_count = len(scores)
+    if g_count < 2:
+        raise SpecificationError("the wild cluster bootstrap needs at least 2 clusters.")
+    row = result.effect_table().iloc[0]
+    estimate = float(row["estimate"])
+    se = float(np.sqrt(scores @ scores))
+    if not se > 0:
+        raise SpecificationError(f"the effect of {result.method!r} has zero estimated variance; nothing to bootstrap.")
+    t_obs = estimate / se
+    draws = _weights(weights, n_boot, g_count, random_seed)
+    t_star = np.abs((draws @ scores) / np.sqrt((draws**2) @ scores**2))
+    p_value = float(np.mean(t_star >= abs(t_obs) - 1e-12))
+    critical = float(np.quantile(t_star, 1 - alpha, method="higher"))
+    low, high = estimate - critical * se, estimate + critical * se
+    return BootstrapResult(
+        table=_one_row(result.effect[0], estimate, p_value, low, high), result=result,
+        method=f"wild cluster bootstrap of the effect's cluster scores ({result.method})",
+        caveats=_few_draws(g_count, weights), estimate=estimate, t_stat=float(row["estimate"] / row["std_error"]),
+        p_value=p_value, ci_low=low, ci_high=high, n_boot=len(draws), weights=weights, kind="score", alpha=alpha)
+
+
+def _few_draws(g_count: int, weights: str) -> tuple[str, ...]:
+    """Caveat when the weights can take so few distinct values that p-values are coarse."""
+    distinct = 2**g_count if weights == "rademacher" else 6**g_count
+    if distinct < 1000:
+        return (f"only {g_count} clusters: {weights} weights give {distinct} distinct draws, so the bootstrap "
+                "p-value cannot resolve small probabilities and the interval may be unbounded; "
+                + ("use weights='webb'" if weights == "rademacher" else "use randomization inference"),)
+    return ()
 
 
 def _weights(kind: str, n_boot, n_units: int, random_seed: int | None) -> np.ndarray:
@@ -378,8 +484,12 @@ def _weights(kind: str, n_boot, n_units: int, random_seed: int | None) -> np.nda
         if n_units > 20:
             raise SpecificationError(f"exact enumeration needs 2^{n_units} draws; pass n_boot=9999 instead.")
         return np.array(list(itertools.product([1.0, -1.0], repeat=n_units)))
-    if not isinstance(n_boot, int) or n_boot < 1:
+    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 1:
         raise SpecificationError(f"n_boot={n_boot!r}; use a positive number of draws or 'exact'.")
+    if n_boot * n_units > 2 * 10**8:
+        raise SpecificationError(f"n_boot={n_boot:,} draws for {n_units} clusters need "
+                                 f"{n_boot * n_units * 8 / 2**30:.1f} GiB; 99,999 draws give a p-value accurate to "
+                                 "+-0.0014. Fix: fewer draws.")
     rng = np.random.default_rng(random_seed)
     if kind == "rademacher":
         return rng.choice([-1.0, 1.0], size=(n_boot, n_units))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..did.staggered import EventStudyResult
+from ..results import EventStudyResult
 from ..errors import SpecificationError
 
 __all__ = ["pretrend_test", "PretrendResult"]

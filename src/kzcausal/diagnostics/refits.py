@@ -1,69 +1,73 @@
-"""Re-estimation checks: placebo in time, leave-one-region-out and leave-one-cohort-out."""
+"""Re-estimation checks: placebo in time, placebo outcomes, leave-one-region-out and leave-one-cohort-out.
+
+Each takes any result that can re-estimate itself (``result.refit``) and reports the
+re-estimated effect, one row per re-fit, in a :class:`~kzcausal.results.CheckResult`.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..did.classic import did_2x2, twfe
-from ..did.results import DIDResult
-from ..errors import SpecificationError
-from ..panel import RegionPanel, read_panel
-from .inference import estimation_rows
+from ..errors import KzCausalError, SpecificationError
+from ..panel import RegionPanel
+from ..results import COLUMNS, CheckResult, EstimationResult
 
-__all__ = ["placebo_in_time", "placebo_outcome", "leave_one_out"]
+__all__ = ["placebo_in_time", "placebo_outcome", "leave_one_out", "RefitResult"]
 
 
-def _refit(result: DIDResult, data: pd.DataFrame) -> tuple[pd.Series, int]:
-    """The result's specification re-estimated on ``data``: its coefficient row and sample size."""
-    spec = result.spec
-    outcome = spec["outcome"]
-    panel = read_panel(data.drop(columns="cohort").assign(treated_=(data["year"] >= data["cohort"]).astype(float)),
-                       regions=None, allow_gaps=True)
-    if spec["estimator"] == "did_2x2":
-        treated = sorted(data.loc[np.isfinite(data["cohort"]), "region"].unique())
-        post_from = int(data.loc[np.isfinite(data["cohort"]), "cohort"].min())
-        fit = did_2x2(panel, outcome, treated, post_from, fixed_effects=spec["fixed_effects"], cov=spec["cov"],
-                      alpha=spec["alpha"])
-    else:
-        fit = twfe(panel, outcome, "treated_", covariates=spec["covariates"], cov=spec["cov"], alpha=spec["alpha"])
-    return fit.table.iloc[-1 if spec["estimator"] == "did_2x2" else 0], fit.n_obs
+class RefitResult(CheckResult):
+    """The effect re-estimated on other rows, assignments or outcomes: one row per re-fit."""
 
 
-def _collect(result: DIDResult, fits: dict[str, tuple[pd.Series, int]], method: str) -> DIDResult:
-    table = pd.DataFrame({name: row for name, (row, _) in fits.items()}).T.rename_axis("term")
-    return DIDResult(table=table, vcov=pd.DataFrame(np.diag(table["std_error"] ** 2), index=table.index,
-                                                   columns=table.index),
-                     method=f"{method} ({result.method})", spec={**result.spec, "check": method},
-                     n_obs=max(n for _, n in fits.values()), n_clusters=None, warnings=result.warnings)
+def _effect_row(fit: EstimationResult) -> pd.Series:
+    return fit.effect_table().iloc[0][COLUMNS]
 
 
-def placebo_in_time(result: DIDResult, shifts: Sequence[int] = (1, 2, 3)) -> DIDResult:
+def _collect(result: EstimationResult, fits: dict[str, pd.Series], method: str, caveats=()) -> RefitResult:
+    if not fits:
+        raise SpecificationError(f"{method}: no re-fit could be estimated on {result.method!r}.")
+    table = pd.DataFrame(fits).T.rename_axis("term")[COLUMNS].astype(float)
+    return RefitResult(table=table, method=f"{method} ({result.method})", caveats=tuple(caveats), result=result)
+
+
+def placebo_in_time(result: EstimationResult, shifts: Sequence[int] = (1, 2, 3)) -> RefitResult:
     """Re-estimate with adoption moved ``shift`` years earlier, on pre-treatment years only.
 
     Only years before the first real adoption are used, so a non-zero placebo effect
     signals differential pre-trends (or anticipation), not the treatment.
     """
-    data = estimation_rows(result)
-    first = float(np.min(data["cohort"]))
+    data = result.rows()
+    cohort = data["cohort"].to_numpy(float)
+    if not np.isfinite(cohort).any():
+        raise SpecificationError("placebo in time needs treated regions; the result has none.")
+    first = float(np.min(cohort[np.isfinite(cohort)]))
     pre = data[data["year"] < first]
     rows = {}
     for shift in shifts:
-        if shift < 1:
-            raise SpecificationError(f"shift={shift}: placebo adoption must move earlier by at least 1 year.")
+        if not isinstance(shift, (int, np.integer)) or shift < 1:
+            raise SpecificationError(f"shift={shift!r}: placebo adoption must move earlier by a whole number of "
+                                     "years, at least 1.")
         fake = pre.assign(cohort=pre["cohort"] - shift)
         if (fake["year"] < first - shift).sum() == 0 or not (fake["year"] >= first - shift).any():
             raise SpecificationError(f"shift={shift}: no pre-treatment years left before the placebo adoption "
                                      f"({int(first - shift)}); the data start in {int(data['year'].min())}.")
-        rows[f"placebo adoption -{shift}"] = _refit(result, fake)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows[f"placebo adoption -{shift}"] = _effect_row(result.refit(fake))
     return _collect(result, rows, "placebo in time")
 
 
-def leave_one_out(result: DIDResult, by: str = "region") -> DIDResult:
-    """Re-estimate leaving out one region (``by="region"``) or one adoption cohort (``by="cohort"``)."""
-    data = estimation_rows(result)
+def leave_one_out(result: EstimationResult, by: str = "region") -> RefitResult:
+    """Re-estimate leaving out one region (``by="region"``) or one adoption cohort (``by="cohort"``).
+
+    Re-fits that cannot be estimated (e.g. dropping the only treated region, or a cohort's
+    only comparison) are listed in the caveats, not silently skipped.
+    """
+    data = result.rows()
     if by == "region":
         groups = {f"without {r}": data["region"] != r for r in pd.unique(data["region"])}
     elif by == "cohort":
@@ -73,27 +77,41 @@ def leave_one_out(result: DIDResult, by: str = "region") -> DIDResult:
         groups = {f"without cohort {int(c)}": data["cohort"] != c for c in cohorts}
     else:
         raise SpecificationError(f"by={by!r}; use 'region' or 'cohort'.")
-    rows = {}
-    for name, keep in groups.items():
-        subset = data[keep]
-        if not np.isfinite(subset["cohort"]).any() or np.isfinite(subset["cohort"]).all():
-            continue  # dropping the only treated (or only control) region leaves no comparison
-        rows[name] = _refit(result, subset)
-    return _collect(result, rows, f"leave one {by} out")
+    rows, skipped = {}, []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, keep in groups.items():
+            subset = data[keep]
+            if not np.isfinite(subset["cohort"]).any() or np.isfinite(subset["cohort"]).all():
+                skipped.append(f"{name}: no treated or no control region left")
+                continue
+            try:
+                rows[name] = _effect_row(result.refit(subset))
+            except KzCausalError as exc:
+                skipped.append(f"{name}: {str(exc).splitlines()[0]}")
+    caveats = [f"{len(skipped)} re-fit(s) not estimable: " + "; ".join(skipped)] if skipped else []
+    return _collect(result, rows, f"leave one {by} out", caveats)
 
 
-def placebo_outcome(result: DIDResult, panel: RegionPanel, outcomes: Sequence[str]) -> DIDResult:
+def placebo_outcome(result: EstimationResult, panel: RegionPanel, outcomes: Sequence[str]) -> RefitResult:
     """Re-estimate the result's specification on outcomes the treatment should not move.
 
-    ``panel`` is the panel the result was estimated on (it holds the other columns).
+    ``panel`` holds the placebo outcomes (the panel the result was estimated on, or any panel
+    with the same regions and years); the rows, assignment and clustering stay the result's.
     """
-    data = estimation_rows(result)
+    if isinstance(outcomes, str):
+        outcomes = [outcomes]
+    data = result.rows()
     panel.require(*outcomes, role="placebo outcome")
-    frame = panel.to_frame().merge(data[["region", "year", "cohort"]], on=["region", "year"], how="inner")
-    fits = {}
+    frame = data.drop(columns=[c for c in outcomes if c in data.columns]).merge(
+        panel.to_frame()[["region", "year", *outcomes]], on=["region", "year"], how="left")
+    fits, caveats = {}, []
     for outcome in outcomes:
-        subset = frame[["region", "year", outcome, "cohort"]].dropna(subset=[outcome])
-        placebo = DIDResult(table=result.table, vcov=result.vcov, method=result.method,
-                            spec={**result.spec, "outcome": outcome}, data=subset)
-        fits[f"placebo outcome {outcome}"] = _refit(placebo, subset)
-    return _collect(result, fits, "placebo outcomes")
+        missing = frame[outcome].isna()
+        if missing.any():
+            caveats.append(f"placebo outcome {outcome!r}: {int(missing.sum())} estimation row(s) have no value "
+                           "and are left out")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[f"placebo outcome {outcome}"] = _effect_row(result.refit(frame[~missing], outcome=outcome))
+    return _collect(result, fits, "placebo outcomes", caveats)

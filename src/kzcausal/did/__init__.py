@@ -1,9 +1,10 @@
 """Difference-in-differences: paper 002's 2x2, two-way fixed effects, staggered designs."""
 
+from ..results import EstimationResult, EventStudyResult
 from .classic import did_2x2, twfe
 from .design import DIDDesign
 from .event_study import event_study
-from .results import DIDResult
-from .staggered import AttgtResult, EventStudyResult, staggered_did
+from .staggered import AttgtResult, staggered_did
 
-__all__ = ["did_2x2", "twfe", "staggered_did", "event_study", "DIDDesign", "DIDResult", "AttgtResult", "EventStudyResult"]
+__all__ = ["did_2x2", "twfe", "staggered_did", "event_study", "DIDDesign", "EstimationResult", "AttgtResult",
+           "EventStudyResult"]

@@ -1,8 +1,15 @@
-"""Paper 002's 2x2 difference-in-differences and two-way fixed effects (via linearmodels)."""
+"""Paper 002's 2x2 difference-in-differences and two-way fixed effects (via linearmodels).
+
+Each estimator is two steps: validate the panel into estimation rows (``region, year,
+<outcome>, cohort[, cluster][, covariates]``), then fit those rows. The second step is also
+the result's ``refitter``, so checks re-estimate the same specification on other rows,
+assignments or outcomes without going back to the panel.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -10,13 +17,14 @@ import pandas as pd
 
 from ..errors import SpecificationError, show_rows
 from ..panel import RegionPanel
+from ..results import EstimationResult, LinearDesign, coefficient_table
 from .design import check_absorbing, few_cluster_notes, resolve_regions
-from .results import DIDResult, coefficient_table
+from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, within_ols
 
 __all__ = ["did_2x2", "twfe"]
 
 Cov2x2 = Literal["ols", "robust", "cluster"]
-_COV_NAMES = {"ols": "OLS", "robust": "HC1 robust", "cluster": "region-clustered"}
+_COV_NAMES = {"ols": "OLS", "robust": "HC1 robust", "cluster": "clustered"}
 CovTWFE = Literal["cluster", "robust", "driscoll-kraay", "unadjusted"]
 
 
@@ -28,8 +36,10 @@ def did_2x2(
     *,
     fixed_effects: bool = False,
     cov: Cov2x2 = "ols",
+    cluster: str | None = None,
+    ssc: SSC = "fixest",
     alpha: float = 0.05,
-) -> DIDResult:
+) -> EstimationResult:
     """Paper 002's pooled 2x2 DID: ``Y = b0 + b1 Program + b2 Post + b3 Program x Post``.
 
     Parameters
@@ -47,8 +57,13 @@ def did_2x2(
         interaction is reported).
     cov
         ``"ols"`` (homoskedastic, as the paper; Student-t with n - k df), ``"robust"``
-        (HC1) or ``"cluster"`` (by region, with the small-sample factor
-        G/(G-1) (n-1)/(n-k) and Student-t with G - 1 df).
+        (HC1) or ``"cluster"`` (by ``cluster``, with the small-sample correction ``ssc``).
+    cluster
+        Column to cluster on (default: the region); it must be coarser than the region.
+    ssc
+        Small-sample correction of clustered errors (see :mod:`kzcausal.did.regression`):
+        ``"fixest"`` (default; = R fixest, Stata ``regress``/``reghdfe``), ``"linearmodels"``
+        or ``"none"``.
 
     References
     ----------
@@ -56,6 +71,7 @@ def did_2x2(
     """
     if cov not in ("ols", "robust", "cluster"):
         raise SpecificationError(f"cov={cov!r}; use 'ols', 'robust' or 'cluster'.")
+    check_ssc(ssc)
     panel.require(outcome, role="outcome")
     label = "Sender" if isinstance(treated, str) and treated == "serpin_sending" else "Program"
     regions = resolve_regions(panel, treated)
@@ -65,70 +81,105 @@ def did_2x2(
         raise SpecificationError(f"outcome {outcome!r} is missing in {int(missing.sum())} row(s):\n"
                                  f"{show_rows(frame.loc[missing, ['region', 'year', outcome]])}\n"
                                  "Fix: drop those region-years from the panel explicitly before estimating.")
-    program = frame["region"].isin(regions).to_numpy(float)
-    post = (frame["year"] >= post_from).to_numpy(float)
+    if not isinstance(post_from, (int, np.integer)) or isinstance(post_from, bool):
+        raise SpecificationError(f"post_from={post_from!r}; give the first post-period year as an integer.")
+    rows = pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
+                         "cohort": np.where(frame["region"].isin(regions), float(post_from), np.inf)})
+    if cov == "cluster" and cluster not in (None, "region"):
+        rows["cluster"] = cluster_column(frame, cluster, panel.variables)
+    spec = dict(estimator="did_2x2", outcome=outcome, treated=regions, treated_group=treated if isinstance(
+        treated, str) else None, post_from=post_from, fixed_effects=fixed_effects, cov=cov, cluster=cluster,
+        ssc=ssc, alpha=alpha)
+    return _fit_2x2(rows, outcome, label=label, fixed_effects=fixed_effects, cov=cov, ssc=ssc, alpha=alpha,
+                    spec=spec)
+
+
+def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: bool, cov: str, ssc: str,
+             alpha: float, spec: dict) -> EstimationResult:
+    """The 2x2 on estimation rows (``cohort``: the adoption year for treated regions, inf for controls)."""
+    cohort = rows["cohort"].to_numpy(float)
+    adoption = np.unique(cohort[np.isfinite(cohort)])
+    if len(adoption) != 1:
+        raise SpecificationError(f"paper 002's 2x2 needs one adoption year for every treated region; these rows "
+                                 f"have {adoption.tolist() or 'none'}. Fix: use kz.twfe or kz.staggered_did for "
+                                 "staggered designs.")
+    post_from = int(adoption[0])
+    program = np.isfinite(cohort).astype(float)
+    post = (rows["year"].to_numpy() >= post_from).astype(float)
     if post.all() or not post.any():
-        raise SpecificationError(f"post_from={post_from}: the panel covers {panel.years[0]}-{panel.years[-1]}, "
-                                 "so there is no pre or no post period.")
+        raise SpecificationError(f"post_from={post_from}: the rows cover {int(rows['year'].min())}-"
+                                 f"{int(rows['year'].max())}, so there is no pre or no post period.")
+    if program.all():
+        raise SpecificationError("every region is treated: the 2x2 needs control regions.")
     interaction = f"{label} x Post"
     if fixed_effects:
-        dummies = pd.get_dummies(frame[["region", "year"]].astype(str), drop_first=True, dtype=float)
-        X = pd.concat([pd.Series(1.0, index=frame.index, name="Intercept"),
-                       pd.Series(program * post, index=frame.index, name=interaction), dummies], axis=1)
+        dummies = pd.get_dummies(rows[["region", "year"]].astype(str), drop_first=True, dtype=float)
+        X = pd.concat([pd.Series(1.0, index=rows.index, name="Intercept"),
+                       pd.Series(program * post, index=rows.index, name=interaction), dummies], axis=1)
     else:
         X = pd.DataFrame({"Intercept": 1.0, label: program, "Post": post, interaction: program * post},
-                         index=frame.index)
-    beta, vcov, df = ols(frame[outcome].to_numpy(float), X.to_numpy(float), cov=cov,
-                         clusters=frame["region"].to_numpy())
+                         index=rows.index)
+    x = X.to_numpy(float)
+    y = rows[outcome].to_numpy(float)
+    n, k = x.shape
+    if np.linalg.matrix_rank(x) < k:
+        raise SpecificationError("the design matrix is rank deficient (a regressor is collinear with the others); "
+                                 "check that treated and control regions both have pre and post years.")
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ (x.T @ y)
+    resid = y - x @ beta
+    clusters = rows["cluster"] if "cluster" in rows else rows["region"]
+    codes, labels = pd.factorize(clusters.to_numpy())
+    g = len(labels)
+    scores = cluster_sums(x * resid[:, None], codes, g) @ bread  # G x k: each cluster's influence on beta
+    n_regions, n_years = rows["region"].nunique(), rows["year"].nunique()
+    if cov == "ols":
+        vcov, df = bread * (resid @ resid) / (n - k), n - k
+    elif cov == "robust":
+        vcov, df = bread @ ((x * resid[:, None] ** 2).T @ x) @ bread * n / (n - k), n - k
+    else:
+        if fixed_effects:
+            factor, df = ssc_scale(ssc, n_obs=n, n_clusters=g, k=1, fixed_effects=(n_regions, n_years),
+                                   nested=(True, False))
+        else:
+            factor, df = ssc_scale(ssc, n_obs=n, n_clusters=g, k=k)
+        vcov = scores.T @ scores * factor
     terms = list(X.columns)
     keep = [interaction] if fixed_effects else terms
     index = [terms.index(t) for t in keep]
     table = coefficient_table(pd.Series(beta[index], index=keep), pd.Series(np.sqrt(np.diag(vcov)[index]), index=keep),
                               alpha=alpha, df=df)
-    n_clusters = len(np.unique(frame["region"]))
-    notes = few_cluster_notes(n_clusters, len(regions), clustered=cov == "cluster")
+    n_treated = int(rows.loc[np.isfinite(cohort), "region"].nunique())
+    notes = few_cluster_notes(g, n_treated, clustered=cov == "cluster")
     if cov == "ols":
         notes.append("OLS errors ignore within-region correlation over time (as paper 002); see cov='cluster', "
                      "the wild cluster bootstrap and randomization inference")
+    cluster_name = spec.get("cluster") or "region"
     method = (f"2x2 DID{' with region and year fixed effects' if fixed_effects else ''}, "
-              f"{_COV_NAMES[cov]} errors")
-    return DIDResult(
+              + (f"{cluster_name}-clustered errors (ssc={ssc})" if cov == "cluster" else f"{_COV_NAMES[cov]} errors"))
+    j = terms.index(interaction)
+    return EstimationResult(
         table=table,
         vcov=pd.DataFrame(vcov[np.ix_(index, index)], index=keep, columns=keep),
         method=method,
-        spec=dict(estimator="did_2x2", outcome=outcome, treated=regions, treated_group=treated if isinstance(
-            treated, str) else None, post_from=post_from, fixed_effects=fixed_effects, cov=cov, alpha=alpha),
-        n_obs=len(frame),
-        n_clusters=n_clusters if cov == "cluster" else None,
-        warnings=tuple(notes),
-        data=pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
-                           "cohort": np.where(program == 1, float(post_from), np.inf)}),
+        effect=(interaction,),
+        spec={**spec, "post_from": post_from},
+        n_obs=n,
+        n_clusters=g if cov == "cluster" else None,
+        cluster=cluster_name if cov == "cluster" else None,
+        caveats=tuple(notes),
+        data=rows,
+        scores=pd.DataFrame({interaction: scores[:, j]}, index=pd.Index(labels, name="cluster")),
+        refitter=partial(_refit_2x2, label=label, fixed_effects=fixed_effects, cov=cov, ssc=ssc, alpha=alpha,
+                         spec=spec),
+        linear=LinearDesign("two_way") if fixed_effects else LinearDesign("pooled", post_from=post_from),
     )
 
 
-def ols(y: np.ndarray, X: np.ndarray, *, cov: Cov2x2, clusters: np.ndarray | None = None
-        ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Least squares with OLS, HC1 or cluster-robust covariance; returns (beta, vcov, t df)."""
-    n, k = X.shape
-    if np.linalg.matrix_rank(X) < k:
-        raise SpecificationError("the design matrix is rank deficient (a regressor is collinear with the others); "
-                                 "check that treated and control regions both have pre and post years.")
-    xtx_inv = np.linalg.inv(X.T @ X)
-    beta = xtx_inv @ (X.T @ y)
-    resid = y - X @ beta
-    if cov == "ols":
-        return beta, xtx_inv * (resid @ resid) / (n - k), n - k
-    if cov == "robust":
-        meat = (X * resid[:, None] ** 2).T @ X
-        return beta, xtx_inv @ meat @ xtx_inv * n / (n - k), n - k
-    codes, uniques = pd.factorize(clusters)
-    g = len(uniques)
-    if g < 2:
-        raise SpecificationError("cluster-robust errors need at least 2 clusters.")
-    scores = np.zeros((g, k))
-    np.add.at(scores, codes, X * resid[:, None])
-    factor = g / (g - 1) * (n - 1) / (n - k)
-    return beta, xtx_inv @ (scores.T @ scores) @ xtx_inv * factor, g - 1
+def _refit_2x2(rows: pd.DataFrame, outcome: str, **settings) -> EstimationResult:
+    spec = {**settings.pop("spec"), "outcome": outcome}
+    spec["treated"] = sorted(rows.loc[np.isfinite(rows["cohort"].to_numpy(float)), "region"].unique())
+    return _fit_2x2(rows, outcome, spec=spec, **settings)
 
 
 def twfe(
@@ -138,9 +189,11 @@ def twfe(
     covariates: Sequence[str] | None = None,
     *,
     cov: CovTWFE = "cluster",
+    cluster: str | None = None,
+    ssc: SSC = "fixest",
     alpha: float = 0.05,
-) -> DIDResult:
-    """Two-way fixed effects: ``Y_it = a_i + g_t + b D_it (+ X_it c) + e_it`` via linearmodels ``PanelOLS``.
+) -> EstimationResult:
+    """Two-way fixed effects: ``Y_it = a_i + g_t + b D_it (+ X_it c) + e_it``.
 
     Parameters
     ----------
@@ -149,8 +202,15 @@ def twfe(
     covariates
         Time-varying controls.
     cov
-        ``"cluster"`` (by region), ``"robust"``, ``"driscoll-kraay"`` (kernel, across
-        regions and time) or ``"unadjusted"``.
+        ``"cluster"`` (by ``cluster``), ``"robust"``, ``"driscoll-kraay"`` (kernel, across
+        regions and time) or ``"unadjusted"``; the last three via linearmodels ``PanelOLS``.
+    cluster
+        Column to cluster on (default: the region); it must be coarser than the region.
+    ssc
+        Small-sample correction of clustered errors: ``"fixest"`` (default; region effects
+        nested in the clusters are not counted, G/(G-1), t with G - 1 df: R fixest, Stata
+        ``reghdfe``), ``"linearmodels"`` (``PanelOLS``: N/(N-K), every effect counted, normal)
+        or ``"none"``.
 
     Notes
     -----
@@ -158,12 +218,11 @@ def twfe(
     is a weighted average with possibly negative weights (Goodman-Bacon 2021); use
     :func:`staggered_did` for a clean comparison.
     """
-    from linearmodels.panel import PanelOLS
-
-    options = {"cluster": dict(cov_type="clustered", cluster_entity=True), "robust": dict(cov_type="robust"),
-               "driscoll-kraay": dict(cov_type="kernel"), "unadjusted": dict(cov_type="unadjusted")}
-    if cov not in options:
-        raise SpecificationError(f"cov={cov!r}; use one of {list(options)}.")
+    if cov not in _TWFE_COV:
+        raise SpecificationError(f"cov={cov!r}; use one of {list(_TWFE_COV)}.")
+    check_ssc(ssc)
+    if isinstance(covariates, str):
+        covariates = [covariates]
     covariates = list(covariates or [])
     needed = [outcome, treatment, *covariates]
     panel.require(*needed)
@@ -174,24 +233,70 @@ def twfe(
                                  f"{show_rows(frame.loc[missing, ['region', 'year', *needed]])}\n"
                                  "Fix: drop those region-years from the panel explicitly before estimating.")
     check_absorbing(frame, treatment)
-    data = frame.set_index(["region", "year"])
-    fit = PanelOLS(data[outcome], data[[treatment, *covariates]], entity_effects=True,
-                   time_effects=True).fit(**options[cov])
-    table = coefficient_table(fit.params, fit.std_errors, alpha=alpha)
-    n_clusters = int(frame["region"].nunique())
-    notes = few_cluster_notes(n_clusters, frame.loc[frame[treatment] == 1, "region"].nunique(),
-                              clustered=cov == "cluster")
-    return DIDResult(
+    rows = frame[["region", "year", outcome, *covariates]].assign(cohort=_first_on(frame, treatment))
+    if cov == "cluster" and cluster not in (None, "region"):
+        rows["cluster"] = cluster_column(frame, cluster, panel.variables)
+    spec = dict(estimator="twfe", outcome=outcome, treatment=treatment, covariates=covariates, cov=cov,
+                cluster=cluster, ssc=ssc, alpha=alpha)
+    return _fit_twfe(rows, outcome, treatment=treatment, covariates=tuple(covariates), cov=cov, ssc=ssc,
+                     alpha=alpha, spec=spec)
+
+
+_TWFE_COV = {"cluster": None, "robust": dict(cov_type="robust"), "driscoll-kraay": dict(cov_type="kernel"),
+             "unadjusted": dict(cov_type="unadjusted")}
+
+
+def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: tuple[str, ...], cov: str, ssc: str,
+              alpha: float, spec: dict) -> EstimationResult:
+    """TWFE on estimation rows: the treatment is ``1[year >= cohort]``."""
+    d = (rows["year"].to_numpy() >= rows["cohort"].to_numpy(float)).astype(float)
+    if d.all() or not d.any():
+        raise SpecificationError(f"treatment {treatment!r} is {'always 1' if d.all() else 'never 1'} in these rows; "
+                                 "there is nothing to compare.")
+    regressors = pd.DataFrame({treatment: d, **{c: rows[c].to_numpy(float) for c in covariates}}, index=rows.index)
+    clusters = rows["cluster"] if "cluster" in rows else rows["region"]
+    beta, bread, sums, _ = within_ols(rows, outcome, regressors, clusters)
+    scores = sums @ bread
+    n, k = len(rows), regressors.shape[1]
+    g = scores.shape[0]
+    terms = list(regressors.columns)
+    if cov == "cluster":
+        factor, df = ssc_scale(ssc, n_obs=n, n_clusters=g, k=k,
+                               fixed_effects=(rows["region"].nunique(), rows["year"].nunique()), nested=(True, False))
+        vcov = pd.DataFrame(scores.T @ scores * factor, index=terms, columns=terms)
+    else:
+        from linearmodels.panel import PanelOLS
+
+        data = rows.assign(**{treatment: d}).set_index(["region", "year"])
+        fit = PanelOLS(data[outcome], data[terms], entity_effects=True, time_effects=True).fit(**_TWFE_COV[cov])
+        vcov, df = fit.cov.copy(), None
+    table = coefficient_table(pd.Series(beta, index=terms), pd.Series(np.sqrt(np.diag(vcov.to_numpy())), index=terms),
+                              alpha=alpha, df=df)
+    notes = few_cluster_notes(g, int(rows.loc[d == 1, "region"].nunique()), clustered=cov == "cluster")
+    cluster_name = spec.get("cluster") or "region"
+    codes = pd.factorize(clusters.to_numpy())[1]
+    return EstimationResult(
         table=table,
-        vcov=fit.cov.copy(),
-        method=f"TWFE (region and year effects, linearmodels PanelOLS), {cov} errors",
-        spec=dict(estimator="twfe", outcome=outcome, treatment=treatment, covariates=covariates, cov=cov,
-                  alpha=alpha),
-        n_obs=int(fit.nobs),
-        n_clusters=n_clusters if cov == "cluster" else None,
-        warnings=tuple(notes),
-        data=frame[["region", "year", outcome, *covariates]].assign(cohort=_first_on(frame, treatment)),
+        vcov=vcov,
+        method="TWFE (region and year effects), "
+               + (f"{cluster_name}-clustered errors (ssc={ssc})" if cov == "cluster" else f"{cov} errors (linearmodels)"),
+        effect=(treatment,),
+        spec=spec,
+        n_obs=n,
+        n_clusters=g if cov == "cluster" else None,
+        cluster=cluster_name if cov == "cluster" else None,
+        caveats=tuple(notes),
+        data=rows,
+        scores=pd.DataFrame({treatment: scores[:, 0]}, index=pd.Index(codes, name="cluster")),
+        refitter=partial(_refit_twfe, treatment=treatment, covariates=covariates, cov=cov, ssc=ssc, alpha=alpha,
+                         spec=spec),
+        linear=LinearDesign("two_way", covariates=covariates),
     )
+
+
+def _refit_twfe(rows: pd.DataFrame, outcome: str, **settings) -> EstimationResult:
+    settings["spec"] = {**settings["spec"], "outcome": outcome}
+    return _fit_twfe(rows, outcome, **settings)
 
 
 def _first_on(frame: pd.DataFrame, treatment: str) -> np.ndarray:

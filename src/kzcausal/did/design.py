@@ -83,17 +83,35 @@ class DIDDesign:
             A panel variable holding each region's first treated year (constant within a
             region; NaN or 0 for never treated), or a mapping region -> year.
         """
+        return cls.from_frame(cls.panel_rows(panel, outcome, first_treated), outcome, control_group=control_group,
+                              anticipation=anticipation)
+
+    @staticmethod
+    def panel_rows(panel: RegionPanel, outcome: str, first_treated: str | Mapping[str, float]) -> pd.DataFrame:
+        """``region, year, <outcome>, first_treated`` (NaN: never) for every panel row, validated."""
         panel.require(outcome, role="outcome")
+        frame = panel._data  # read only: the panel is immutable and sorted by region, year
+        codes, regions = pd.factorize(frame["region"])
+        cohort_of = _first_treated_by_region(panel, frame, codes, regions, first_treated)
+        return pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
+                             "first_treated": cohort_of.to_numpy()[codes]})
+
+    @classmethod
+    def from_frame(cls, data: pd.DataFrame, outcome: str, *, control_group: ControlGroup = "never_treated",
+                   anticipation: int = 0) -> DIDDesign:
+        """The design of rows ``region, year, <outcome>, first_treated`` (NaN or inf: never treated),
+        sorted by region then year; what :meth:`from_panel` builds and re-fits reuse."""
         if control_group not in ("never_treated", "not_yet_treated"):
             raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
         if anticipation < 0:
             raise SpecificationError(f"anticipation={anticipation}; it must be >= 0.")
-        frame = panel._data  # read only: the panel is immutable and sorted by region, year
-        codes, regions = pd.factorize(frame["region"])
-        cohort_of = _first_treated_by_region(panel, frame, codes, regions, first_treated)
-        row_cohort = cohort_of.to_numpy()[codes]
-        data = pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
-                             "first_treated": row_cohort})
+        data = data.sort_values(["region", "year"], kind="stable")
+        first = data["first_treated"].to_numpy(float)
+        if np.isinf(first).any():
+            data = data.assign(first_treated=np.where(np.isinf(first), np.nan, first))
+        codes, regions = pd.factorize(data["region"])
+        cohort_of = pd.Series(data["first_treated"].to_numpy(float)[np.unique(codes, return_index=True)[1]],
+                              index=regions, name="first_treated")
         notes: list[str] = []
         keep = ~data[outcome].isna().to_numpy()
         if not keep.all():
@@ -103,6 +121,8 @@ class DIDDesign:
                        f"regions); those rows are left out:\n{show_rows(rows)}")
             warnings.warn(message, KzCausalWarning, stacklevel=3)
             notes.append(message.split(":\n")[0])
+        if not keep.any():
+            raise SpecificationError(f"outcome {outcome!r} is missing in every row; nothing to estimate.")
         first_year = int(data["year"].to_numpy()[keep].min())
         early_regions = (cohort_of - anticipation <= first_year).to_numpy()
         early = sorted(regions[early_regions])

@@ -13,11 +13,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError
+from functools import partial
+
+from ..errors import SpecificationError, show_rows
 from ..panel import RegionPanel
-from .design import ControlGroup, DIDDesign
-from .results import coefficient_table
-from .staggered import EventStudyResult, staggered_did
+from ..results import COLUMNS, EventStudyResult, coefficient_table
+from .design import ControlGroup, DIDDesign, few_cluster_notes
+from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, within_ols
+from .staggered import staggered_did
 
 __all__ = ["event_study"]
 
@@ -37,6 +40,8 @@ def event_study(
     control_group: ControlGroup = "never_treated",
     anticipation: int = 0,
     covariates: Sequence[str] | None = None,
+    cluster: str | None = None,
+    ssc: SSC = "fixest",
     alpha: float = 0.05,
     n_boot: int = 0,
     random_seed: int | None = None,
@@ -47,15 +52,18 @@ def event_study(
     ----------
     method
         ``"cs"``: Callaway & Sant'Anna (2021) ATT(g,t) with a universal base period,
-        aggregated by event time (cohort-share weights, estimated-weights correction).
+        aggregated by event time (cohort-share weights, estimated-weights correction);
+        ``overall`` is the mean of the post-period event-time effects (R did).
         ``"sun_abraham"``: Sun & Abraham (2021) interaction-weighted estimator: cohort x
-        event-time interactions in a two-way fixed-effects regression (linearmodels),
-        never-treated regions as controls (or, without them and with
-        ``control_group="not_yet_treated"``, the last-treated cohort, using only years
-        before it is treated), averaged with cohort-share weights;
-        covariance by the delta method with the weights held fixed (as fixest's ``sunab``).
+        event-time interactions in a two-way fixed-effects regression, never-treated regions
+        as controls (or, without them and with ``control_group="not_yet_treated"``, the
+        last-treated cohort, using only years before it is treated), averaged with
+        cohort-share weights; covariance by the delta method with the weights held fixed (as
+        fixest's ``sunab``); ``overall`` is fixest's ``aggregate(att)``: the post-period
+        cohort x event-time effects weighted by their number of treated observations.
         ``"twfe"``: the dynamic two-way fixed-effects regression on event-time dummies,
-        biased when effects differ across cohorts (kept for comparison).
+        biased when effects differ across cohorts (kept for comparison); ``overall`` is the
+        mean of the post-period coefficients.
     leads, lags
         Event-time window ``-leads <= e <= lags`` (default: every event time in the data).
     reference
@@ -63,7 +71,15 @@ def event_study(
     bin_endpoints
         Regression methods: pool event times beyond the window into the end bins. Without
         binning, observations outside the window are dropped (and said so).
-    control_group, anticipation, covariates, alpha, n_boot, random_seed
+    covariates
+        Time-varying controls (all methods; CS uses their base-period values).
+    cluster
+        Column coarser than the region to cluster on (default: the region).
+    ssc
+        Regression methods: small-sample correction of the clustered covariance,
+        ``"fixest"`` (default: = R fixest / Stata ``reghdfe``), ``"linearmodels"`` or ``"none"``
+        (see :mod:`kzcausal.did.regression`). CS errors are influence-function based (R did).
+    control_group, anticipation, alpha, n_boot, random_seed
         As in :func:`staggered_did` (``n_boot`` applies to CS).
 
     References
@@ -72,25 +88,50 @@ def event_study(
     heterogeneous treatment effects. Journal of Econometrics 225(2), 175-199.
     Callaway, B. & Sant'Anna, P. H. C. (2021). Journal of Econometrics 225(2), 200-230.
     """
+    for name, value in (("leads", leads), ("lags", lags)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0):
+            raise SpecificationError(f"{name}={value!r}; give a non-negative whole number of years (or None).")
+    check_ssc(ssc)
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    covariates = list(covariates or [])
     if method == "cs":
         if reference != -1 - anticipation:
             raise SpecificationError(f"CS event studies are relative to e = {-1 - anticipation} "
                                      "(the universal base period); leave reference at its default.")
         result = staggered_did(panel, outcome, first_treated, control_group=control_group,
                                anticipation=anticipation, covariates=covariates, base_period="universal",
-                               alpha=alpha, n_boot=n_boot, random_seed=random_seed)
+                               cluster=cluster, alpha=alpha, n_boot=n_boot, random_seed=random_seed)
         return result.aggregate("event", min_e=None if leads is None else -leads, max_e=lags)
     if method not in ("sun_abraham", "twfe"):
         raise SpecificationError(f"method={method!r}; use 'cs', 'sun_abraham' or 'twfe'.")
+    rows = DIDDesign.panel_rows(panel, outcome, first_treated).rename(columns={"first_treated": "cohort"})
+    rows["cohort"] = rows["cohort"].fillna(np.inf)
     if covariates:
-        raise SpecificationError("covariates are supported with method='cs' only.")
-    design = DIDDesign.from_panel(panel, outcome, first_treated, control_group=control_group,
-                                  anticipation=anticipation)
-    return _regression_event_study(design, method, leads, lags, reference, bin_endpoints, alpha)
+        panel.require(*covariates, role="covariate")
+        rows = rows.join(panel._data[covariates])
+        missing = rows[covariates].isna().any(axis=1) & rows[outcome].notna()
+        if missing.any():
+            raise SpecificationError(f"covariates {covariates} are missing in {int(missing.sum())} row(s):\n"
+                                     f"{show_rows(rows.loc[missing, ['region', 'year', *covariates]])}\n"
+                                     "Fix: drop those region-years from the panel explicitly, or the covariate.")
+    if cluster not in (None, "region"):
+        rows["cluster"] = cluster_column(panel._data, cluster, panel.variables)
+    settings = dict(method=method, leads=leads, lags=lags, reference=reference, bin_endpoints=bin_endpoints,
+                    control_group=control_group, anticipation=anticipation, covariates=tuple(covariates),
+                    ssc=ssc, alpha=alpha, cluster=cluster)
+    return _regression_event_study(rows, outcome, **settings)
 
 
-def _regression_event_study(design: DIDDesign, method: str, leads, lags, reference: int, bin_endpoints: bool,
-                            alpha: float) -> EventStudyResult:
+def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, leads, lags, reference: int,
+                            bin_endpoints: bool, control_group: str, anticipation: int, covariates: tuple[str, ...],
+                            ssc: str, alpha: float, cluster: str | None) -> EventStudyResult:
+    """Sun-Abraham or dynamic TWFE on estimation rows ``region, year, <outcome>, cohort[, cluster][, covariates]``."""
+    settings = dict(method=method, leads=leads, lags=lags, reference=reference, bin_endpoints=bin_endpoints,
+                    control_group=control_group, anticipation=anticipation, covariates=covariates, ssc=ssc,
+                    alpha=alpha, cluster=cluster)
+    design = DIDDesign.from_frame(rows.rename(columns={"cohort": "first_treated"}), outcome,
+                                  control_group=control_group, anticipation=anticipation)
     data = design.data
     notes = list(design.notes)
     if method == "sun_abraham" and not design.never_treated:
@@ -122,51 +163,92 @@ def _regression_event_study(design: DIDDesign, method: str, leads, lags, referen
     else:
         row_cell = pd.MultiIndex.from_tuples(cells).get_indexer(pd.MultiIndex.from_arrays([cohort, row_event]))
     row_cell = np.where(np.isfinite(row_event), row_cell, -1)  # -1: no dummy switched on
-    params, cov, nobs = _fit_cells(data, design.outcome, row_cell, len(cells))
+    clusters = data["cluster"] if "cluster" in data else data["region"]
+    k = len(cells)
+    params, bread, sums, nobs = _fit_cells(data, outcome, row_cell, k, list(covariates), clusters)
+    g_count = sums.shape[0]
+    factor, df = ssc_scale(ssc, n_obs=nobs, n_clusters=g_count, k=bread.shape[0],
+                           fixed_effects=(data["region"].nunique(), data["year"].nunique()), nested=(True, False))
+    influence = sums @ bread  # clusters x coefficients: each cluster's influence on the estimates
+    cov = influence.T @ influence * factor
+    counts = np.bincount(row_cell[row_cell >= 0], minlength=k).astype(float)
+    post_cells = np.array([e >= 0 for _, e in cells])
     if method == "twfe":
         weights = np.eye(len(times))
         label = "dynamic TWFE (event-time dummies)"
+        overall_w = np.where(post_cells, 1.0, 0.0) / max(post_cells.sum(), 1)
+        estimand = "mean of the post-period event-time coefficients"
     else:
         weights = _cohort_share_weights(row_cell, cells, times)
         label = "Sun-Abraham interaction-weighted"
+        overall_w = np.where(post_cells, counts, 0.0) / max(counts[post_cells].sum(), 1.0)
+        estimand = "ATT: post-period cohort x event-time effects weighted by treated observations (fixest aggregate)"
+    weights = np.hstack([weights, np.zeros((len(times), len(params) - k))])
+    overall_w = np.concatenate([overall_w, np.zeros(len(params) - k)])
     estimates, vcov = weights @ params, weights @ cov @ weights.T
     table = coefficient_table(pd.Series(estimates, index=times),
-                              pd.Series(np.sqrt(np.clip(np.diag(vcov), 0, None)), index=times), alpha=alpha)
+                              pd.Series(np.sqrt(np.clip(np.diag(vcov), 0, None)), index=times), alpha=alpha, df=df)
     table.index.name = "event_time"
-    post = np.array(times) >= 0
-    overall = (float(estimates[post].mean()), float(np.sqrt(vcov[np.ix_(post, post)].mean()))) if post.any() \
-        else (np.nan, np.nan)
-    notes += design.cluster_warnings()
+    if post_cells.any():
+        overall = coefficient_table(pd.Series([overall_w @ params]), pd.Series([np.sqrt(overall_w @ cov @ overall_w)]),
+                                    alpha=alpha, df=df).iloc[0]
+    else:
+        overall = pd.Series(np.nan, index=COLUMNS)
+    notes += few_cluster_notes(g_count, int(design.region_cohorts.notna().sum()))
+    cluster_name = cluster or "region"
+    result_rows = data.rename(columns={"first_treated": "cohort"})
+    result_rows["cohort"] = result_rows["cohort"].fillna(np.inf)
     return EventStudyResult(
         table=table,
         vcov=pd.DataFrame(vcov, index=times, columns=times),
-        method=f"{label}, region-clustered errors, reference e = {reference}"
-               + (", end bins pooled" if bin_endpoints and outside.any() else ""),
-        spec=dict(estimator="event_study", method=method, outcome=design.outcome, leads=leads, lags=lags,
-                  reference=reference, bin_endpoints=bin_endpoints, control_group=design.control_group,
-                  anticipation=design.anticipation, alpha=alpha),
+        method=f"{label}, {cluster_name}-clustered errors (ssc={ssc}), reference e = {reference}"
+               + (", end bins pooled" if bin_endpoints and outside.any() else "")
+               + (f", covariates {list(covariates)}" if covariates else ""),
+        effect=("overall",),
+        spec=dict(estimator="event_study", method=method, outcome=outcome, leads=leads, lags=lags,
+                  reference=reference, bin_endpoints=bin_endpoints, control_group=control_group,
+                  anticipation=anticipation, covariates=list(covariates), cluster=cluster, ssc=ssc, alpha=alpha),
         n_obs=nobs,
-        n_clusters=int(data["region"].nunique()),
-        warnings=tuple(notes),
+        n_clusters=g_count,
+        cluster=cluster_name,
+        caveats=tuple(notes),
+        data=result_rows,
+        scores=pd.DataFrame({"overall": influence @ overall_w}, index=pd.Index(pd.unique(clusters.to_numpy()),
+                                                                                 name="cluster")),
+        refitter=partial(_refit_regression_event_study, settings=settings),
         reference=reference,
         overall=overall,
+        overall_estimand=estimand,
     )
 
 
-def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Two-way fixed-effects regression of the outcome on k cell dummies, clustered by region.
+def _refit_regression_event_study(rows: pd.DataFrame, outcome: str, *, settings) -> EventStudyResult:
+    return _regression_event_study(rows, outcome, **settings)
 
-    ``row_cell[i]`` is the dummy (column) that row i switches on, or -1. Balanced panels
-    use an exact closed form: the dummies vary by cohort x year only, so the two-way within
-    transformation and the cluster scores reduce to cohort x year cells; this is what makes
-    50,000-region panels feasible. Unbalanced panels go through linearmodels ``PanelOLS``.
-    Both give linearmodels' clustered covariance (sandwich x N / (N - df_model)).
+
+def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int, covariates: list[str],
+               clusters: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Two-way fixed-effects regression of the outcome on k cell dummies (and covariates).
+
+    ``row_cell[i]`` is the dummy (column) that row i switches on, or -1. Returns
+    ``(beta, bread, cluster_scores, nobs)`` with ``bread = (X~'X~)^-1`` and ``s_g = X~_g' e_g``.
+    Balanced panels without covariates use an exact closed form: the dummies vary by
+    cohort x year only, so the two-way within transformation and the scores reduce to
+    cohort x year cells; this is what makes 50,000-region panels feasible. Otherwise the
+    regressors are demeaned by linearmodels (iterated when unbalanced).
     """
     codes, regions = pd.factorize(data["region"])
     years = np.sort(pd.unique(data["year"]))
     n, t_count = len(regions), len(years)
-    if len(data) != n * t_count or (np.bincount(codes) != t_count).any():
-        return _fit_cells_panelols(data, outcome, row_cell, k)
+    if covariates or len(data) != n * t_count or (np.bincount(codes) != t_count).any():
+        dummies = np.zeros((len(data), k))
+        on = np.flatnonzero(row_cell >= 0)
+        dummies[on, row_cell[on]] = 1.0
+        regressors = pd.DataFrame(dummies, columns=[f"cell{j}" for j in range(k)], index=data.index)
+        for c in covariates:
+            regressors[c] = data[c].to_numpy(float)
+        beta, bread, sums, _ = within_ols(data, outcome, regressors, clusters)
+        return beta, bread, sums, len(data)
     cell = row_cell.reshape(n, t_count)  # rows are sorted by region, then year
     # every region's dummy pattern over time identifies its "profile" (cohort under this design)
     profiles, profile_of = np.unique(cell, axis=0, return_inverse=True)
@@ -190,26 +272,10 @@ def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int) -
     bread = np.linalg.inv(xtx)
     beta = bread @ np.einsum("ptk,pt->k", Xt, sums)
     resid = yt - np.einsum("itk,k->it", Xt[profile_of], beta)
-    scores = np.einsum("it,itk->ik", resid, Xt[profile_of])
-    nobs = n * t_count
-    df_model = n + t_count - 1 + k
-    return beta, bread @ (scores.T @ scores) @ bread * nobs / (nobs - df_model), nobs
-
-
-def _fit_cells_panelols(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int
-                        ) -> tuple[np.ndarray, np.ndarray, int]:
-    from linearmodels.panel import PanelOLS
-
-    dummies = np.zeros((len(data), k))
-    rows = np.flatnonzero(row_cell >= 0)
-    dummies[rows, row_cell[rows]] = 1.0
-    names = [f"c{j}" for j in range(k)]
-    frame = pd.DataFrame(dummies, columns=names, index=pd.MultiIndex.from_arrays(
-        [data["region"].to_numpy(), data["year"].to_numpy()], names=["region", "year"]))
-    outcome_series = pd.Series(data[outcome].to_numpy(float), index=frame.index)
-    fit = PanelOLS(outcome_series, frame, entity_effects=True, time_effects=True).fit(
-        cov_type="clustered", cluster_entity=True)
-    return fit.params.to_numpy(), fit.cov.to_numpy(), int(fit.nobs)
+    scores = np.einsum("it,itk->ik", resid, Xt[profile_of])  # one row per region
+    region_cluster = clusters.to_numpy()[np.unique(codes, return_index=True)[1]]
+    cluster_codes, cluster_labels = pd.factorize(region_cluster)
+    return beta, bread, cluster_sums(scores, cluster_codes, len(cluster_labels)), n * t_count
 
 
 def _cohort_share_weights(row_cell: np.ndarray, cells: list, times: list[int]) -> np.ndarray:

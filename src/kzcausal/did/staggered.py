@@ -8,7 +8,14 @@ Two engines produce the ATT(g,t) cells and their influence functions:
 
 Everything downstream (analytic errors, aggregations with the estimated-weights
 correction, multiplier bootstrap with uniform bands) is shared, and follows R's
-``did`` package (``att_gt``, ``aggte``, ``mboot``).
+``did`` package (``att_gt``, ``aggte``, ``mboot``). Every aggregation is a fixed linear
+combination of the cells (weights from cohort shares) plus the estimated-weights term in
+its influence function; clustering coarser than the region sums influence functions within
+clusters (R did's ``clustervars``).
+
+The multiplier bootstrap's random weights are fixed when the model is fitted (the seed is
+drawn then if none is given), so every read of ``att_gt`` and every ``aggregate()`` call
+gives the same numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -25,14 +33,30 @@ from scipy import stats
 
 from ..errors import KzCausalWarning, SpecificationError
 from ..panel import RegionPanel
-from .design import ControlGroup, DIDDesign
-from .results import COLUMNS, DIDResult, coefficient_table
+from ..results import COLUMNS, EstimationResult, EventStudyResult, coefficient_table
+from .design import ControlGroup, DIDDesign, few_cluster_notes
+from .regression import cluster_column, cluster_sums
 
-__all__ = ["staggered_did", "AttgtResult", "EventStudyResult"]
+__all__ = ["staggered_did", "AttgtResult"]
 
 Method = Literal["reg", "ipw", "dr"]
 Aggregation = Literal["simple", "event", "group", "calendar"]
 _DIFFERENCES_METHOD = {"reg": "reg", "ipw": "std_ipw", "dr": "dr"}
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Everything about a CS fit except its rows: what a re-fit repeats."""
+
+    control_group: str
+    method: str
+    anticipation: int
+    covariates: tuple[str, ...]
+    base_period: str
+    alpha: float
+    n_boot: int
+    boot_seed: int | None
+    progress: bool
 
 
 def staggered_did(
@@ -45,6 +69,7 @@ def staggered_did(
     anticipation: int = 0,
     covariates: Sequence[str] | None = None,
     base_period: Literal["varying", "universal"] = "varying",
+    cluster: str | None = None,
     alpha: float = 0.05,
     n_boot: int = 0,
     random_seed: int | None = None,
@@ -73,12 +98,15 @@ def staggered_did(
         ``"varying"`` (R did's default: pre-period cells compare consecutive years) or
         ``"universal"`` (every cell compares with year g - 1 - anticipation, which is
         then the omitted reference; use it for event studies fed to sensitivity analyses).
+    cluster
+        Column coarser than the region to cluster on (default: the region, R did's unit).
     alpha
         1 - confidence level.
     n_boot
-        Multiplier-bootstrap draws (Rademacher, clustered by region). With ``n_boot > 0``
-        standard errors are the bootstrap ones and intervals are uniform (simultaneous)
-        bands over the cells reported; with 0, analytic pointwise intervals.
+        Multiplier-bootstrap draws (Rademacher, by cluster). With ``n_boot > 0``
+        standard errors are the bootstrap ones and intervals of the cells are uniform
+        (simultaneous) bands; with 0, analytic pointwise intervals. The draws are fixed at
+        fit time: reading the result twice gives the same numbers.
     random_seed
         Seed of the bootstrap: the same seed gives identical results.
     progress
@@ -87,8 +115,9 @@ def staggered_did(
     Returns
     -------
     AttgtResult
-        ``.att_gt`` (one row per cell), ``.aggregate(...)``, ``.summary()``,
-        ``.to_frame()``, ``.to_xarray()`` (cohort x year), ``.plot()``.
+        ``.table`` (one row per cell, ``ATT(g,t)``, and the simple aggregate ``ATT``, the
+        effect checks test), ``.att_gt`` (cells with cohort and year), ``.aggregate(...)``,
+        ``.summary()``, ``.to_frame()``, ``.to_xarray()`` (cohort x year), ``.plot()``.
 
     References
     ----------
@@ -97,46 +126,107 @@ def staggered_did(
     """
     if method not in _DIFFERENCES_METHOD:
         raise SpecificationError(f"method={method!r}; use 'reg', 'ipw' or 'dr'.")
-    if n_boot < 0:
-        raise SpecificationError(f"n_boot={n_boot}; use 0 (analytic) or a positive number of draws.")
+    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
+        raise SpecificationError(f"n_boot={n_boot!r}; use 0 (analytic) or a positive number of draws.")
     if base_period not in ("varying", "universal"):
         raise SpecificationError(f"base_period={base_period!r}; use 'varying' or 'universal'.")
+    if isinstance(covariates, str):
+        covariates = [covariates]
     covariates = list(covariates or [])
-    design = DIDDesign.from_panel(panel, outcome, first_treated, control_group=control_group,
-                                  anticipation=anticipation)
-    notes = list(design.notes)
-    frame = design.data
+    rows = DIDDesign.panel_rows(panel, outcome, first_treated)
     if covariates:
         panel.require(*covariates, role="covariate")
-        frame = frame.join(panel._data[covariates])  # aligned on the panel's row index
-    frame, cohorts, dropped = _balance(frame, design)
+        rows = rows.join(panel._data[covariates])  # aligned on the panel's row index
+    if cluster not in (None, "region"):
+        rows["cluster"] = cluster_column(panel._data, cluster, panel.variables)
+    rows = rows.rename(columns={"first_treated": "cohort"})
+    rows["cohort"] = rows["cohort"].fillna(np.inf)
+    boot_seed = None
+    if n_boot:
+        boot_seed = random_seed if random_seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    settings = _Settings(control_group=control_group, method=method, anticipation=anticipation,
+                         covariates=tuple(covariates), base_period=base_period, alpha=alpha, n_boot=int(n_boot),
+                         boot_seed=boot_seed, progress=progress)
+    spec = dict(estimator="staggered_did", outcome=outcome, first_treated=first_treated if isinstance(
+        first_treated, str) else dict(first_treated), control_group=control_group, method=method,
+        anticipation=anticipation, covariates=covariates, base_period=base_period, cluster=cluster, alpha=alpha,
+        n_boot=n_boot, random_seed=random_seed)
+    return _fit_attgt(rows, outcome, settings, spec, warn=True)
+
+
+def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapping[str, object], *,
+               warn: bool = False) -> AttgtResult:
+    """ATT(g,t) on estimation rows ``region, year, <outcome>, cohort (inf: never)[, cluster][, covariates]``."""
+    with warnings.catch_warnings():
+        if not warn:
+            warnings.simplefilter("ignore", KzCausalWarning)
+        design = DIDDesign.from_frame(rows.rename(columns={"cohort": "first_treated"}), outcome,
+                                      control_group=settings.control_group, anticipation=settings.anticipation)
+    notes = list(design.notes)
+    frame, cohorts, dropped = _balance(design.data, design)
     if dropped:
         notes.append(f"dropped {len(dropped)} region(s) not observed in every year (CS needs a balanced "
                      f"panel): {dropped[:10]}")
-        warnings.warn(notes[-1], KzCausalWarning, stacklevel=2)
-    if covariates or method != "reg":
-        cells, influence, units = _cells_differences(frame, design, covariates, method, base_period, cohorts)
-        engine = f"differences ({_DIFFERENCES_METHOD[method]})"
+        if warn:
+            warnings.warn(notes[-1], KzCausalWarning, stacklevel=3)
+    covariates = list(settings.covariates)
+    if covariates or settings.method != "reg":
+        cells, influence, units = _cells_differences(frame, design, covariates, settings.method,
+                                                     settings.base_period, cohorts)
+        engine = f"differences ({_DIFFERENCES_METHOD[settings.method]})"
+        delta = None
     else:
-        cells, influence, units = _cells_unconditional(frame, design, base_period, cohorts)
+        cells, influence, units, delta = _cells_unconditional(frame, design, settings.base_period, cohorts)
         engine = "kzcausal vectorized group means"
-    notes += design.cluster_warnings()
-    return AttgtResult(
-        cells=cells,
-        influence=influence,
-        unit_cohorts=units,
-        alpha=alpha,
-        n_boot=n_boot,
-        random_seed=random_seed,
-        progress=progress,
-        method=f"Callaway-Sant'Anna ATT(g,t), {method}, {control_group.replace('_', '-')} controls [{engine}]",
-        spec=dict(estimator="staggered_did", outcome=outcome, first_treated=first_treated if isinstance(
-            first_treated, str) else dict(first_treated), control_group=control_group, method=method,
-            anticipation=anticipation, covariates=covariates, base_period=base_period, alpha=alpha, n_boot=n_boot,
-            random_seed=random_seed),
-        notes=tuple(notes),
-        design=design,
-    )
+    unit_rows = np.unique(pd.factorize(frame["region"])[0], return_index=True)[1]
+    labels = (frame["cluster"] if "cluster" in frame else frame["region"]).to_numpy()[unit_rows]
+    clusters, cluster_labels = pd.factorize(labels)
+    notes += few_cluster_notes(len(cluster_labels), int(np.isfinite(units).sum()))
+    data = frame.rename(columns={"first_treated": "cohort"})
+    data["cohort"] = data["cohort"].fillna(np.inf)
+    control = settings.control_group.replace("_", "-")
+    cluster_name = spec.get("cluster") or "region"
+    base = AttgtResult(
+        table=pd.DataFrame(columns=COLUMNS), vcov=pd.DataFrame(), effect=("ATT",),
+        method=f"Callaway-Sant'Anna ATT(g,t), {settings.method}, {control} controls [{engine}]"
+               + (f", {cluster_name}-clustered" if cluster_name != "region" else ""),
+        spec={**spec, "outcome": outcome}, n_obs=len(frame), n_clusters=len(cluster_labels), cluster=cluster_name,
+        caveats=tuple(notes), data=data,
+        refitter=partial(_refit_attgt, settings=settings, spec=spec),
+        cells=cells, influence=influence, unit_cohorts=units, unit_clusters=clusters,
+        cluster_labels=tuple(cluster_labels), settings=settings, design=design, delta=delta)
+    return base._finish()
+
+
+def _refit_attgt(rows: pd.DataFrame, outcome: str, *, settings: _Settings, spec) -> AttgtResult:
+    return _fit_attgt(rows, outcome, settings, {**spec, "outcome": outcome})
+
+
+def _refit_aggregate(rows: pd.DataFrame, outcome: str, *, settings: _Settings, spec, kind: str, min_e, max_e):
+    return _fit_attgt(rows, outcome, settings, {**spec, "outcome": outcome}).aggregate(kind, min_e=min_e, max_e=max_e)
+
+
+def _permuted_effects(labels: np.ndarray, *, delta: np.ndarray, cohort: np.ndarray, year: np.ndarray,
+                      base: np.ndarray, never_only: bool, anticipation: int, weights: np.ndarray) -> np.ndarray:
+    """The effect (``weights @ ATT(g,t)``) under each row of ``labels`` (assignments x units; inf: never).
+
+    Without covariates every cell is a difference of group means of the fixed unit-level
+    changes ``delta`` (units x cells), and under a reassignment of cohort labels the cohort
+    shares, hence the aggregation weights, do not change: one matrix product per cell.
+    """
+    labels = np.where(np.isnan(labels), np.inf, np.asarray(labels, float))
+    out = np.zeros(len(labels))
+    never = np.isinf(labels)
+    for c in np.flatnonzero(weights):
+        treated = labels == cohort[c]
+        if never_only:
+            control = never
+        else:
+            control = never | ((labels > max(year[c], base[c]) + anticipation) & ~treated)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            att = (treated @ delta[:, c]) / treated.sum(axis=1) - (control @ delta[:, c]) / control.sum(axis=1)
+        out += weights[c] * att
+    return out
 
 
 # ---------------------------------------------------------------- engines
@@ -169,7 +259,7 @@ def _cell_plan(design: DIDDesign, base_period: str) -> list[tuple[int, int, int]
 
 
 def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: str, cohorts: np.ndarray
-                         ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+                         ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     years = np.asarray(design.years)
     y = frame[design.outcome].to_numpy(float).reshape(len(cohorts), len(years))  # balanced, sorted
     group = np.where(np.isnan(cohorts), np.inf, cohorts)
@@ -185,6 +275,7 @@ def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: st
         control = np.isinf(group)[:, None] | ((group[:, None] > threshold[None, :]) & (group[:, None] != g[None, :]))
     n_treated, n_control = treated.sum(axis=0), control.sum(axis=0)
     keep = n_control > 0
+    changes = delta[:, keep].copy()  # the unit-level changes behind each cell, before centring
     n = len(group)
     with np.errstate(invalid="ignore", divide="ignore"):
         # one weight per unit and cell: +1/n_treated for the cohort, -1/n_control for its controls, 0 otherwise
@@ -200,7 +291,7 @@ def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: st
         influence *= n
     cells = pd.DataFrame({"cohort": g.astype(int), "year": t.astype(int), "base_year": base.astype(int),
                           "att": att, "n_treated": n_treated, "n_control": n_control})
-    return cells[keep].reset_index(drop=True), influence[:, keep], cohorts
+    return cells[keep].reset_index(drop=True), influence[:, keep], cohorts, changes
 
 
 def _cells_differences(frame: pd.DataFrame, design: DIDDesign, covariates: list[str], method: Method,
@@ -232,253 +323,277 @@ def _cells_differences(frame: pd.DataFrame, design: DIDDesign, covariates: list[
 
 # ---------------------------------------------------------------- results
 @dataclass(frozen=True, eq=False)
-class AttgtResult:
-    """ATT(g,t) cells with influence functions; aggregate with :meth:`aggregate`."""
+class AttgtResult(EstimationResult):
+    """ATT(g,t) cells with influence functions; aggregate with :meth:`aggregate`.
 
-    cells: pd.DataFrame
-    influence: np.ndarray = field(repr=False)
-    unit_cohorts: np.ndarray = field(repr=False)
-    alpha: float
-    n_boot: int
-    random_seed: int | None
-    progress: bool
-    method: str
-    spec: Mapping[str, object]
-    notes: tuple[str, ...]
-    design: DIDDesign = field(repr=False)
+    ``table`` holds one row per cell (``ATT(g,t)``) and the simple aggregation ``ATT``
+    (the effect); ``att_gt`` the cells with their cohort, year and base year.
+    """
 
+    cells: pd.DataFrame = field(default=None, repr=False)
+    influence: np.ndarray = field(default=None, repr=False)
+    unit_cohorts: np.ndarray = field(default=None, repr=False)
+    unit_clusters: np.ndarray = field(default=None, repr=False)
+    cluster_labels: tuple = field(default=(), repr=False)
+    settings: _Settings = field(default=None, repr=False)
+    design: DIDDesign = field(default=None, repr=False)
+    delta: np.ndarray | None = field(default=None, repr=False)
+    att_gt: pd.DataFrame = field(default=None, repr=False)
+
+    def _finish(self) -> AttgtResult:
+        """Fill the table, the covariance, ``att_gt``, the effect's scores and the permutation shortcut."""
+        att = self.cells["att"].to_numpy()
+        cell_table = self._inference(att, self.influence)
+        cell_table.index = pd.Index([f"ATT({g},{t})" for g, t in zip(self.cells["cohort"], self.cells["year"])],
+                                    name="term")
+        terms, weights, wif = self._weights("simple", None, None)
+        simple_inf = self.influence @ weights.T + wif
+        simple = self._inference(weights @ att, simple_inf)
+        simple.index = pd.Index(terms, name="term")
+        table = pd.concat([cell_table, simple])
+        full_inf = np.column_stack([self.influence, simple_inf])
+        vcov = self._vcov(full_inf)
+        att_gt = pd.concat([self.cells[["cohort", "year", "base_year"]].assign(
+            event_time=self.cells["year"] - self.cells["cohort"]), cell_table.reset_index(drop=True)], axis=1)
+        updates = dict(table=table, vcov=pd.DataFrame(vcov, index=table.index, columns=table.index), att_gt=att_gt,
+                       scores=self._scores(terms, simple_inf), permuted=self._permuter(weights[0]))
+        for name, value in updates.items():
+            object.__setattr__(self, name, value)
+        return self
+
+    # ------------------------------------------------------------- inference
     @property
     def n_units(self) -> int:
         return self.influence.shape[0]
 
-    @property
-    def att_gt(self) -> pd.DataFrame:
-        """One row per (cohort, year): estimate, errors, interval (uniform with the bootstrap)."""
-        table = self._inference(self.cells["att"].to_numpy(), self.influence)
-        cells = self.cells[["cohort", "year", "base_year"]].assign(
-            event_time=self.cells["year"] - self.cells["cohort"])
-        return pd.concat([cells, table.reset_index(drop=True)], axis=1)
+    def _cluster_influence(self, influence: np.ndarray) -> np.ndarray:
+        if len(self.cluster_labels) == self.n_units:  # one cluster per unit, in unit order
+            return influence
+        return cluster_sums(influence, self.unit_clusters, len(self.cluster_labels))
 
-    @property
-    def vcov(self) -> np.ndarray:
-        """Analytic covariance of the ATT(g,t) cells (influence-function based)."""
-        return self.influence.T @ self.influence / self.n_units**2
+    def _vcov(self, influence: np.ndarray) -> np.ndarray:
+        summed = self._cluster_influence(influence)
+        return summed.T @ summed / self.n_units**2
 
-    def _inference(self, estimates: np.ndarray, influence: np.ndarray) -> pd.DataFrame:
+    def _scores(self, terms: list[str], influence: np.ndarray) -> pd.DataFrame:
+        summed = self._cluster_influence(influence.reshape(self.n_units, -1))
+        index = pd.Index(self.cluster_labels, name="cluster")
+        return pd.DataFrame(summed / self.n_units, index=index, columns=terms)
+
+    def _inference(self, estimates, influence: np.ndarray) -> pd.DataFrame:
+        estimates = np.atleast_1d(np.asarray(estimates, float))
+        influence = influence.reshape(self.n_units, -1)
+        summed = self._cluster_influence(influence)
         n = self.n_units
-        if self.n_boot:
-            se, critical = multiplier_bootstrap(influence, self.n_boot, self.alpha, self.random_seed,
-                                                progress=self.progress)
+        if self.settings.n_boot:
+            se, critical = multiplier_bootstrap(summed, self.settings.n_boot, self.settings.alpha,
+                                                self.settings.boot_seed, progress=self.settings.progress, n_units=n)
         else:
-            se, critical = np.sqrt((influence**2).sum(axis=0)) / n, None
+            se, critical = np.sqrt((summed**2).sum(axis=0)) / n, None
         se = np.where(se > 1e-12 * np.maximum(1.0, np.abs(estimates)), se, np.nan)
-        return coefficient_table(pd.Series(estimates), pd.Series(se), alpha=self.alpha, critical=critical)
+        return coefficient_table(pd.Series(estimates), pd.Series(se), alpha=self.settings.alpha, critical=critical)
 
-    def aggregate(self, kind: Aggregation = "simple", *, min_e: int | None = None,
-                  max_e: int | None = None) -> DIDResult | EventStudyResult:
-        """Aggregate ATT(g,t) as R did's ``aggte``: ``simple``, ``event``, ``group`` or ``calendar``.
+    def _permuter(self, weights: np.ndarray):
+        """The fast reassignment shortcut (no covariates: cells are differences of group means)."""
+        if self.delta is None:
+            return None
+        cells = self.cells
+        return partial(_permuted_effects, delta=self.delta, cohort=cells["cohort"].to_numpy(float),
+                       year=cells["year"].to_numpy(float), base=cells["base_year"].to_numpy(float),
+                       never_only=self.settings.control_group == "never_treated",
+                       anticipation=self.settings.anticipation, weights=np.asarray(weights, float))
 
-        Weights are cohort shares; their estimation enters the influence function.
-        ``event`` returns an :class:`EventStudyResult` (coefficients and covariance by
-        event time, optionally restricted to ``min_e <= e <= max_e``); the others a
-        :class:`DIDResult` with the per-group (or per-year) effects and an ``overall`` row.
-        """
+    # ------------------------------------------------------------- aggregation
+    def _weights(self, kind: str, min_e, max_e) -> tuple[list, np.ndarray, np.ndarray]:
+        """Terms, their weights over the cells (terms x cells) and the estimated-weights influence (n x terms)."""
         cells = self.cells
         cohort, year, att = cells["cohort"].to_numpy(), cells["year"].to_numpy(), cells["att"].to_numpy()
         event = year - cohort
-        in_window = np.ones(len(cells), bool)
+        window = np.ones(len(cells), bool)
         if min_e is not None:
-            in_window &= event >= min_e
+            window &= event >= min_e
         if max_e is not None:
-            in_window &= event <= max_e
+            window &= event <= max_e
         group_share = {g: float(np.mean(self.unit_cohorts == g)) for g in np.unique(cohort)}
         share = np.array([group_share[g] for g in cohort])
-        post = (year >= cohort) & in_window
+        post = (year >= cohort) & window
+        n = self.n_units
+
+        def share_weighted(mask):
+            keep = np.flatnonzero(mask)
+            if not len(keep):
+                raise SpecificationError("no ATT(g,t) cells to aggregate in this window.")
+            w = np.zeros(len(cells))
+            w[keep] = share[keep] / share[keep].sum()
+            return w, self._wif(share[keep], cohort[keep], att[keep])
+
+        def with_overall(terms, pairs, overall):
+            w = np.array([p[0] for p in pairs])
+            wif = np.column_stack([p[1] for p in pairs])
+            if overall is not None:
+                w_o, wif_o = overall(w, wif)
+                w, wif = np.vstack([w, w_o]), np.column_stack([wif, wif_o])
+                terms = [*terms, "overall"]
+            return terms, w, wif
+
         if kind == "simple":
-            est, inf = self._weighted(np.flatnonzero(post), share, att, cohort)
-            return self._result(["ATT"], [est], inf[:, None], f"{self.method}; simple aggregation")
+            w, wif = share_weighted(post)
+            return ["ATT"], w[None, :], wif[:, None]
         if kind == "group":
             groups = sorted(np.unique(cohort[post]))
-            ests, infs = [], []
+            pairs = []
             for g in groups:
-                keep = np.flatnonzero(post & (cohort == g))
-                ests.append(att[keep].mean())
-                infs.append(self.influence[:, keep].mean(axis=1))
-            ests, infs = np.array(ests), np.column_stack(infs)
-            weights = np.array([group_share[g] for g in groups])
-            overall, overall_inf = self._reweight(ests, infs, weights, np.array(groups))
-            return self._result([*(f"cohort {g}" for g in groups), "overall"], [*ests, overall],
-                                np.column_stack([infs, overall_inf]), f"{self.method}; group aggregation")
+                w = np.where(post & (cohort == g), 1.0, 0.0)
+                pairs.append((w / w.sum(), np.zeros(n)))
+            shares = np.array([group_share[g] for g in groups])
+
+            def overall(w, wif):
+                weights = shares / shares.sum()
+                return weights @ w, wif @ weights + self._wif(shares, np.array(groups), w @ att)
+            return with_overall([f"cohort {g}" for g in groups], pairs, overall)
         if kind == "calendar":
             times = sorted(np.unique(year[post]))
-            ests, infs = self._weighted_each([post & (year == t) for t in times], share, att, cohort)
-            overall, overall_inf = float(np.mean(ests)), infs.mean(axis=1)
-            return self._result([*(str(t) for t in times), "overall"], [*ests, overall],
-                                np.column_stack([infs, overall_inf]), f"{self.method}; calendar aggregation")
+            pairs = [share_weighted(post & (year == t)) for t in times]
+            return with_overall([str(t) for t in times], pairs, lambda w, wif: (w.mean(axis=0), wif.mean(axis=1)))
         if kind == "event":
-            times = sorted(np.unique(event[in_window]))
-            ests, infs = self._weighted_each([in_window & (event == e) for e in times], share, att, cohort)
-            table = self._inference(ests, infs)
-            table.index = pd.Index(times, name="event_time")
-            vcov = infs.T @ infs / self.n_units**2
+            times = sorted(np.unique(event[window]))
+            pairs = [share_weighted(window & (event == e)) for e in times]
             post_e = np.array(times) >= 0
-            overall = float(np.mean(ests[post_e])) if post_e.any() else np.nan
-            overall_se = float(np.sqrt((infs[:, post_e].mean(axis=1) ** 2).sum()) / self.n_units) \
-                if post_e.any() else np.nan
-            return EventStudyResult(
-                table=table,
-                vcov=pd.DataFrame(vcov, index=times, columns=times),
-                method=f"{self.method}; event-time aggregation",
-                spec={**self.spec, "aggregation": "event", "min_e": min_e, "max_e": max_e},
-                n_obs=int(self.n_units * len(self.design.years)),
-                n_clusters=self.n_units,
-                warnings=self.notes,
-                reference=-1 - self.design.anticipation,
-                overall=(overall, overall_se),
-            )
+            if not post_e.any():
+                return times, np.array([p[0] for p in pairs]), np.column_stack([p[1] for p in pairs])
+            return with_overall(times, pairs, lambda w, wif: (w[post_e].mean(axis=0), wif[:, post_e].mean(axis=1)))
         raise SpecificationError(f"aggregate({kind!r}); use 'simple', 'event', 'group' or 'calendar'.")
 
-    def _weighted(self, keep: np.ndarray, share: np.ndarray, att: np.ndarray, cohort: np.ndarray
-                  ) -> tuple[float, np.ndarray]:
-        """Cohort-share weighted mean of cells ``keep``, with the estimated-weights term (R did's wif)."""
-        if not len(keep):
-            raise SpecificationError("no ATT(g,t) cells to aggregate in this window.")
-        return self._reweight(att[keep], self.influence[:, keep], share[keep], cohort[keep])
-
-    def _weighted_each(self, masks, share, att, cohort) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_weighted` for each boolean mask over the cells: estimates and influence columns."""
-        pairs = [self._weighted(np.flatnonzero(mask), share, att, cohort) for mask in masks]
-        return np.array([p[0] for p in pairs]), np.column_stack([p[1] for p in pairs])
-
-    def _reweight(self, estimates, influence, shares, cohorts) -> tuple[float, np.ndarray]:
+    def _wif(self, shares: np.ndarray, cohorts: np.ndarray, estimates: np.ndarray) -> np.ndarray:
+        """Influence of estimating the cohort-share weights (R did's ``wif``), times the estimates."""
         total = shares.sum()
-        weights = shares / total
-        estimate = float(weights @ estimates)
         indicator = (self.unit_cohorts[:, None] == cohorts[None, :]).astype(float)  # n x k
         centered = indicator - shares[None, :]
         wif = centered / total - centered.sum(axis=1, keepdims=True) * (shares / total**2)[None, :]
-        return estimate, influence @ weights + wif @ estimates
+        return wif @ estimates
 
-    def _result(self, terms, estimates, influence, method) -> DIDResult:
-        table = self._inference(np.asarray(estimates, float), influence)
+    def aggregate(self, kind: Aggregation = "simple", *, min_e: int | None = None,
+                  max_e: int | None = None) -> EstimationResult:
+        """Aggregate ATT(g,t) as R did's ``aggte``: ``simple``, ``event``, ``group`` or ``calendar``.
+
+        Weights are cohort shares; their estimation enters the influence function.
+        ``event`` returns an :class:`~kzcausal.results.EventStudyResult` (coefficients and
+        covariance by event time, optionally restricted to ``min_e <= e <= max_e``; its
+        ``overall`` is the mean of the post-period event-time effects, as R did); the others an
+        :class:`~kzcausal.results.EstimationResult` whose effect is ``ATT`` (simple) or
+        ``overall`` (the cohort-share weighted mean of the cohort effects, or the mean of the
+        calendar-year effects).
+        """
+        terms, weights, wif = self._weights(kind, min_e, max_e)
+        att = self.cells["att"].to_numpy()
+        estimates = weights @ att
+        influence = self.influence @ weights.T + wif
+        settings = self.settings
+        common = dict(spec={**self.spec, "aggregation": kind, "min_e": min_e, "max_e": max_e},
+                      n_obs=self.n_obs, n_clusters=self.n_clusters, cluster=self.cluster, caveats=self.caveats,
+                      data=self.data, refitter=partial(_refit_aggregate, settings=settings, spec=self.spec, kind=kind,
+                                                       min_e=min_e, max_e=max_e))
+        if kind == "event":
+            has_overall = terms[-1] == "overall"
+            times = terms[:-1] if has_overall else terms
+            k = len(times)
+            table = self._inference(estimates[:k], influence[:, :k])
+            table.index = pd.Index(times, name="event_time")
+            overall = (self._inference(estimates[k:], influence[:, k:]).iloc[0] if has_overall
+                       else pd.Series(np.nan, index=COLUMNS))
+            effect_w = weights[k] if has_overall else np.zeros(weights.shape[1])
+            return EventStudyResult(
+                table=table, vcov=pd.DataFrame(self._vcov(influence[:, :k]), index=times, columns=times),
+                method=f"{self.method}; event-time aggregation", effect=("overall",),
+                scores=self._scores(["overall"], influence[:, k:]) if has_overall else None,
+                permuted=self._permuter(effect_w) if has_overall else None,
+                reference=-1 - settings.anticipation, overall=overall[COLUMNS],
+                overall_estimand="mean of the post-period event-time effects (R did's dynamic overall ATT)",
+                **common)
+        table = self._inference(estimates, influence)
         table.index = pd.Index(terms, name="term")
-        vcov = influence.T @ influence / self.n_units**2
-        return DIDResult(table=table, vcov=pd.DataFrame(vcov, index=terms, columns=terms), method=method,
-                         spec={**self.spec, "aggregation": method.rsplit("; ", 1)[-1]},
-                         n_obs=int(self.n_units * len(self.design.years)), n_clusters=self.n_units,
-                         warnings=self.notes)
+        effect = terms[-1]
+        return EstimationResult(
+            table=table, vcov=pd.DataFrame(self._vcov(influence), index=terms, columns=terms),
+            method=f"{self.method}; {kind} aggregation", effect=(effect,),
+            scores=self._scores([effect], influence[:, -1]), permuted=self._permuter(weights[-1]), **common)
 
     # ------------------------------------------------------------- display
     def to_frame(self) -> pd.DataFrame:
-        """Tidy ATT(g,t) table: term ``ATT(g,t)``, cohort, year, estimate, errors, method."""
-        table = self.att_gt
-        terms = [f"ATT({g},{t})" for g, t in zip(table["cohort"], table["year"])]
-        return table.assign(term=terms, method=self.method)[["term", "cohort", "year", "event_time", *COLUMNS,
-                                                             "method"]]
+        """Tidy table: term (``ATT(g,t)`` and ``ATT``), cohort, year, estimate, errors, method."""
+        frame = super().to_frame()
+        cells = self.att_gt
+        frame["cohort"] = list(cells["cohort"]) + [np.nan]
+        frame["year"] = list(cells["year"]) + [np.nan]
+        frame["event_time"] = list(cells["event_time"]) + [np.nan]
+        return frame[["term", "cohort", "year", "event_time", *COLUMNS, "method"]]
 
     def to_xarray(self) -> xr.Dataset:
         """ATT(g,t) as ``cohort x year`` arrays (estimate, std_error, ci_low, ci_high, p_value)."""
-        table = self.att_gt.set_index(["cohort", "year"])[COLUMNS]
-        ds = table.to_xarray()
-        ds.attrs["method"] = self.method
+        ds = self.att_gt.set_index(["cohort", "year"])[COLUMNS].to_xarray()
+        ds.attrs.update(method=self.method, ATT=float(self.table.loc["ATT", "estimate"]))
         return ds
 
     def summary(self) -> str:
-        lines = [self.method, f"regions: {self.n_units}, cells: {len(self.cells)}",
-                 self.design.describe(), "",
+        lines = [self.method, f"regions: {self.n_units}, clusters: {self.n_clusters} ({self.cluster}), "
+                              f"cells: {len(self.cells)}", self.design.describe(), "",
                  self.att_gt.to_string(index=False, float_format=lambda x: f"{x:.4f}")]
-        simple = self.aggregate("simple").table.iloc[0]
+        simple = self.table.loc["ATT"]
         lines += ["", f"simple aggregation: ATT = {simple['estimate']:.4f} (se {simple['std_error']:.4f}), "
                       f"[{simple['ci_low']:.4f}, {simple['ci_high']:.4f}]"]
-        return "\n".join(lines + ([""] + [f"! {n}" for n in self.notes] if self.notes else []))
+        return "\n".join(lines + ([""] + [f"! {n}" for n in self.caveats] if self.caveats else []))
 
     def __repr__(self) -> str:
         return f"<AttgtResult {self.method}: {len(self.cells)} cells, {self.n_units} regions>"
 
-    def plot(self):
-        """One panel per cohort: ATT(g,t) by year with intervals, adoption marked; returns the Figure."""
+    def plot(self, ax=None):
+        """ATT(g,t) by year, one colour per cohort (pre-periods hollow), adoption marked; returns the Axes."""
         import matplotlib.pyplot as plt
 
         table = self.att_gt
         cohorts = sorted(table["cohort"].unique())
-        fig, axes = plt.subplots(len(cohorts), 1, figsize=(7, 2.2 * len(cohorts)), sharex=True, squeeze=False)
-        for ax, g in zip(axes[:, 0], cohorts):
-            part = table[table["cohort"] == g]
-            pre = part["year"] < g
-            ax.axhline(0, color="0.5", lw=0.8)
-            ax.axvline(g - 0.5, color="0.3", ls=":", lw=0.8)
-            for mask, color in ((pre, "C7"), (~pre, "C0")):
-                ax.errorbar(part.loc[mask, "year"], part.loc[mask, "estimate"],
-                            yerr=[part.loc[mask, "estimate"] - part.loc[mask, "ci_low"],
-                                  part.loc[mask, "ci_high"] - part.loc[mask, "estimate"]],
-                            fmt="o", color=color, capsize=2)
-            ax.set_ylabel(f"cohort {g}")
-        axes[-1, 0].set_xlabel("year")
-        fig.suptitle("ATT(g,t)", fontsize="small")
-        return fig
-
-
-@dataclass(frozen=True, eq=False)
-class EventStudyResult(DIDResult):
-    """Dynamic effects by event time, with their full covariance matrix.
-
-    ``reference`` is the event time the estimates are relative to (marked on plots);
-    ``overall`` is the average post-period effect and its standard error.
-    """
-
-    reference: int | None = -1
-    overall: tuple[float, float] = (np.nan, np.nan)
-
-    @property
-    def event_times(self) -> list[int]:
-        return [int(e) for e in self.table.index]
-
-    def to_xarray(self) -> xr.Dataset:
-        ds = xr.Dataset({c: ("event_time", self.table[c].to_numpy()) for c in COLUMNS},
-                        coords={"event_time": self.event_times})
-        ds["vcov"] = (("event_time", "event_time2"), self.vcov.to_numpy())
-        ds = ds.assign_coords(event_time2=self.event_times)
-        ds.attrs.update(method=self.method, reference=self.reference if self.reference is not None else "none")
-        return ds
-
-    def plot(self, ax=None):
-        """Event-study plot: zero line, reference period marked, confidence band shaded."""
-        import matplotlib.pyplot as plt
-
         if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
-        e = np.array(self.event_times)
-        table = self.table
+            _, ax = plt.subplots(figsize=(7, 3.8))
         ax.axhline(0, color="0.5", lw=0.8)
-        if self.reference is not None:
-            ax.axvline(self.reference, color="0.3", ls=":", lw=0.8, label=f"reference (e = {self.reference})")
-        ax.fill_between(e, table["ci_low"], table["ci_high"], color="C0", alpha=0.2, lw=0)
-        ax.plot(e, table["estimate"], "o-", color="C0")
-        ax.set_xlabel("years since adoption (event time)")
-        ax.set_ylabel("effect")
-        ax.set_title(self.method, fontsize="small")
-        ax.legend(loc="best", fontsize="small")
+        width = 0.6 / max(len(cohorts), 1)
+        for i, g in enumerate(cohorts):
+            part = table[table["cohort"] == g]
+            x = part["year"] + (i - (len(cohorts) - 1) / 2) * width
+            color = f"C{i % 10}"
+            ax.axvline(g - 0.5, color=color, ls=":", lw=0.8)
+            pre = (part["year"] < g).to_numpy()
+            ax.errorbar(x, part["estimate"], yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
+                        fmt="none", ecolor=color, capsize=2, lw=1)
+            ax.plot(x[~pre], part["estimate"][~pre], "o", color=color, label=f"cohort {g}")
+            ax.plot(x[pre], part["estimate"][pre], "o", mfc="white", color=color)
+        ax.set_xlabel("year")
+        ax.set_ylabel("ATT(g,t)")
+        ax.set_title(f"ATT(g,t); simple ATT = {self.table.loc['ATT', 'estimate']:.3g}", fontsize="small")
+        ax.legend(fontsize="x-small")
         return ax
 
 
 def multiplier_bootstrap(influence: np.ndarray, n_boot: int, alpha: float, random_seed: int | None, *,
-                         progress: bool = True, chunk: int = 250) -> tuple[np.ndarray, float]:
+                         progress: bool = True, chunk: int = 250, n_units: int | None = None
+                         ) -> tuple[np.ndarray, float]:
     """Rademacher multiplier bootstrap of influence functions (R did's ``mboot``).
 
-    Returns bootstrap standard errors (interquartile range / 1.349, over sqrt(n)) and the
-    critical value of the uniform band: the 1 - alpha quantile of the maximum
-    t-statistic across columns.
+    ``influence`` has one row per unit or per cluster (influence summed within clusters;
+    ``n_units`` is then the number of units). Returns bootstrap standard errors
+    (interquartile range / 1.349, over sqrt(n)) and the critical value of the uniform band:
+    the 1 - alpha quantile of the maximum t-statistic across columns.
     """
     from tqdm.auto import tqdm
 
-    n, k = influence.shape
+    rows, k = influence.shape
+    n = n_units or rows
     rng = np.random.default_rng(random_seed)
     draws = np.empty((n_boot, k))
     chunks = range(0, n_boot, chunk)
-    show = progress and n * n_boot * k > 5e8
+    show = progress and rows * n_boot * k > 5e8
     for start in tqdm(chunks, desc="multiplier bootstrap", disable=not show, leave=False):
         size = min(chunk, n_boot - start)
-        weights = rng.choice(np.array([-1.0, 1.0]), size=(size, n))
+        weights = rng.choice(np.array([-1.0, 1.0]), size=(size, rows))
         draws[start:start + size] = weights @ influence / np.sqrt(n)
     q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0)
     sigma = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))

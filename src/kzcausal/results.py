@@ -1,0 +1,365 @@
+"""The one result every estimator returns, and the one shape every check returns.
+
+Data flow one way: estimator -> :class:`EstimationResult` -> checks / tables / report. A
+result answers the same questions the same way whatever produced it (``summary``,
+``to_frame``, ``to_xarray``, ``plot``), names the term(s) that are "the effect", carries the
+rows it was estimated on and how it was clustered, and can re-estimate itself (:meth:`refit`)
+on other rows, another treatment assignment or another outcome, without re-reading the panel.
+Checks ask the result for what they need and never look at which estimator made it:
+
+========================  ====================================================================
+check needs               the result provides
+========================  ====================================================================
+re-estimation             ``refitter`` (placebo in time, placebo outcome, leave-one-out, RI)
+cluster scores            ``scores``: each cluster's influence on the effect (score bootstrap)
+a linear treatment term   ``linear`` (FWL shortcut: fast exact RI and the WCR bootstrap)
+fast reassignment         ``permuted``: the effect under many assignments at once (RI)
+event-time coefficients   :class:`EventStudyResult` (pre-trend test, HonestDiD)
+========================  ====================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from .errors import SpecificationError
+
+__all__ = ["EstimationResult", "EventStudyResult", "CheckResult", "LinearDesign", "coefficient_table", "COLUMNS"]
+
+#: The tidy columns every result and check reports (``to_frame`` adds ``term`` and ``method``).
+COLUMNS = ["estimate", "std_error", "ci_low", "ci_high", "p_value"]
+
+
+def coefficient_table(estimates: pd.Series, std_errors: pd.Series, *, alpha: float = 0.05,
+                      df: float | None = None, critical: float | None = None) -> pd.DataFrame:
+    """Estimates with errors, two-sided p-values and confidence intervals.
+
+    ``df`` gives Student-t inference (small-sample OLS, clustered errors with G - 1 df);
+    otherwise normal. ``critical`` overrides the interval's critical value (uniform bands).
+    """
+    z = estimates / std_errors
+    dist = stats.t(df) if df is not None else stats.norm()
+    p_value = 2 * dist.sf(np.abs(z))
+    crit = critical if critical is not None else dist.ppf(1 - alpha / 2)
+    return pd.DataFrame({
+        "estimate": estimates,
+        "std_error": std_errors,
+        "ci_low": estimates - crit * std_errors,
+        "ci_high": estimates + crit * std_errors,
+        "p_value": p_value,
+    })
+
+
+@dataclass(frozen=True)
+class LinearDesign:
+    """The effect is the OLS coefficient of ``D_it = 1[year >= cohort of region i]``.
+
+    ``nuisance`` says what else is in the regression: ``"pooled"`` (paper 002's intercept,
+    group dummy and ``1[year >= post_from]``) or ``"two_way"`` (region and year effects plus
+    ``covariates``). Checks use it for the Frisch-Waugh-Lovell shortcut: every reassignment
+    or bootstrap draw is then a matrix product instead of a regression.
+    """
+
+    nuisance: Literal["pooled", "two_way"]
+    post_from: int | None = None
+    covariates: tuple[str, ...] = ()
+
+
+def _tidy(table: pd.DataFrame, method: str) -> pd.DataFrame:
+    frame = table.reindex(columns=COLUMNS).rename_axis("term").reset_index()
+    frame["term"] = frame["term"].astype(str)
+    return frame.assign(method=method)
+
+
+@dataclass(frozen=True, eq=False)
+class EstimationResult:
+    """Estimates of one specification, with their covariance and everything checks need.
+
+    Attributes
+    ----------
+    table
+        One row per term: ``estimate, std_error, ci_low, ci_high, p_value``.
+    vcov
+        Covariance of the estimates, a DataFrame labelled by term.
+    method
+        Estimator and covariance, in words.
+    effect
+        The term(s) that are "the effect" (what checks test); the first is the headline.
+    spec
+        The arguments of the call that produced the result (``outcome`` always among them).
+    n_obs, n_clusters, cluster
+        Observations used, number of clusters and the clustering variable (``"region"`` or a
+        coarser column such as a macro-region); ``cluster`` is ``None`` for unclustered errors.
+    caveats
+        What a reader must see (few clusters, dropped rows, excluded cohorts).
+    data
+        The estimation rows: ``region``, ``year``, the outcome, ``cohort`` (first treated year,
+        ``inf`` if never), ``cluster`` when coarser than the region, and covariates.
+    scores
+        Each cluster's contribution to the effect's estimation error (clusters x effect
+        terms): the effect's variance is ``scores' scores`` before small-sample factors.
+    refitter
+        ``refitter(rows, outcome)`` re-estimates this specification on other rows; use
+        :meth:`refit`.
+    linear, permuted
+        Optional shortcuts for checks: see :class:`LinearDesign`; ``permuted(labels)`` gives
+        the effect for each row of a (assignments x regions) matrix of cohort labels.
+    """
+
+    table: pd.DataFrame
+    vcov: pd.DataFrame
+    method: str
+    effect: tuple[str, ...] = ()
+    spec: Mapping[str, object] = field(default_factory=dict)
+    n_obs: int = 0
+    n_clusters: int | None = None
+    cluster: str | None = None
+    caveats: tuple[str, ...] = ()
+    data: pd.DataFrame | None = field(default=None, repr=False)
+    scores: pd.DataFrame | None = field(default=None, repr=False)
+    refitter: Callable[[pd.DataFrame, str], EstimationResult] | None = field(default=None, repr=False)
+    linear: LinearDesign | None = field(default=None, repr=False)
+    permuted: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------- the numbers
+    @property
+    def params(self) -> pd.Series:
+        """Point estimates by term."""
+        return self.table["estimate"].copy()
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Standard errors by term."""
+        return self.table["std_error"].copy()
+
+    @property
+    def outcome(self) -> str:
+        return str(self.spec.get("outcome", ""))
+
+    def effect_table(self) -> pd.DataFrame:
+        """The rows of the effect term(s): estimate, std_error, ci_low, ci_high, p_value."""
+        if not self.effect:
+            raise SpecificationError(f"{self!r} names no effect term; checks need one.")
+        return self.table.loc[list(self.effect), COLUMNS]
+
+    @property
+    def effect_estimate(self) -> float:
+        """The headline effect's point estimate."""
+        return float(self.effect_table()["estimate"].iloc[0])
+
+    @property
+    def regions(self) -> list[str]:
+        """Regions in the estimation rows, in order of appearance."""
+        return list(pd.unique(self.rows()["region"]))
+
+    def region_cohorts(self) -> pd.Series:
+        """Each region's first treated year in the estimation rows (``inf``: never treated)."""
+        rows = self.rows()
+        return rows.groupby("region", sort=False)["cohort"].first()
+
+    # ------------------------------------------------------------- re-estimation
+    def rows(self) -> pd.DataFrame:
+        """The estimation rows; raises a clear error for results that do not carry them."""
+        if self.data is None:
+            raise SpecificationError(f"{type(self).__name__} ({self.method}) does not carry its estimation rows, "
+                                     "so it cannot be re-estimated or permuted.")
+        return self.data
+
+    def refit(self, data: pd.DataFrame | None = None, *, cohorts: Mapping[str, float] | pd.Series | None = None,
+              outcome: str | None = None) -> EstimationResult:
+        """Re-estimate the same specification on other rows, assignment or outcome.
+
+        Parameters
+        ----------
+        data
+            Rows in the layout of :attr:`data` (default: this result's rows), e.g. a subset.
+        cohorts
+            Region -> first treated year (NaN or inf: never treated), replacing ``cohort``.
+        outcome
+            Another column of ``data`` to use as the outcome (placebo outcomes).
+        """
+        if self.refitter is None:
+            raise SpecificationError(f"{type(self).__name__} ({self.method}) cannot be re-estimated; "
+                                     "checks that re-fit need a frequentist DID estimator's result.")
+        rows = self.rows() if data is None else data
+        outcome = outcome or self.outcome
+        missing = [c for c in ("region", "year", "cohort", outcome) if c not in rows.columns]
+        if missing:
+            raise SpecificationError(f"refit: the rows lack column(s) {missing}; they need the layout of "
+                                     f"result.data ({list(self.rows().columns)}).")
+        if cohorts is not None:
+            mapped = pd.Series(cohorts, dtype=float).reindex(rows["region"].unique())
+            if mapped.isna().all() and len(pd.Series(cohorts)) and not pd.Series(cohorts).isna().all():
+                raise SpecificationError("refit(cohorts=...): none of its regions are in the rows.")
+            rows = rows.assign(cohort=rows["region"].map(mapped.fillna(np.inf)).to_numpy(float))
+        return self.refitter(rows, outcome)
+
+    # ------------------------------------------------------------- display
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: term, estimate, std_error, ci_low, ci_high, p_value, method."""
+        return _tidy(self.table, self.method)
+
+    def summary(self) -> str:
+        """Plain-text table with the method, sample, clustering and caveats."""
+        sample = f"observations: {self.n_obs}"
+        if self.n_clusters is not None:
+            sample += f", clusters: {self.n_clusters}" + (f" ({self.cluster})" if self.cluster else "")
+        body = self.table.reindex(columns=COLUMNS).to_string(float_format=lambda x: f"{x:.4f}")
+        lines = [self.method, sample, "", body]
+        if self.effect and not set(self.effect) <= set(map(str, self.table.index)):
+            lines += ["", self.effect_table().to_string(float_format=lambda x: f"{x:.4f}")]
+        notes = [f"! {c}" for c in self.caveats]
+        return "\n".join([*lines, *([""] + notes if notes else [])])
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.method}: {len(self.table)} terms, n={self.n_obs}>"
+
+    def to_xarray(self) -> xr.Dataset:
+        """Estimates as a Dataset over ``term`` (with ``vcov`` over ``term`` x ``term2``)."""
+        terms = [str(t) for t in self.table.index]
+        ds = xr.Dataset({c: ("term", self.table[c].to_numpy(float)) for c in COLUMNS}, coords={"term": terms})
+        ds["vcov"] = (("term", "term2"), self.vcov.reindex(index=self.table.index, columns=self.table.index)
+                      .to_numpy(float))
+        ds = ds.assign_coords(term2=terms)
+        ds.attrs.update(method=self.method, effect=", ".join(self.effect))
+        return ds
+
+    def plot(self, ax=None):
+        """Coefficient plot (estimate and confidence interval by term); returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.5 + 0.4 * len(self.table)))
+        y = np.arange(len(self.table))[::-1]
+        ax.axvline(0, color="0.5", lw=0.8)
+        ax.hlines(y, self.table["ci_low"], self.table["ci_high"], color="C0")
+        ax.plot(self.table["estimate"], y, "o", color="C0")
+        ax.set_yticks(y, [str(t) for t in self.table.index])
+        alpha = float(self.spec.get("alpha", 0.05) or 0.05)
+        ax.set_xlabel(f"estimate ({1 - alpha:.0%} CI)")
+        ax.set_title(self.method, fontsize="small")
+        return ax
+
+
+@dataclass(frozen=True, eq=False)
+class EventStudyResult(EstimationResult):
+    """Dynamic effects by event time, with their full covariance matrix.
+
+    ``reference`` is the event time the estimates are relative to (marked on plots).
+    ``overall`` is the post-period summary effect (estimate, std_error, ci_low, ci_high,
+    p_value) and ``overall_estimand`` says in words what it averages; checks test it
+    (``effect = ("overall",)``).
+    """
+
+    reference: int | None = -1
+    overall: pd.Series = field(default_factory=lambda: pd.Series(np.nan, index=COLUMNS))
+    overall_estimand: str = "mean of the post-period event-time effects"
+
+    @property
+    def event_times(self) -> list[int]:
+        return [int(e) for e in self.table.index]
+
+    def effect_table(self) -> pd.DataFrame:
+        return pd.DataFrame([self.overall.reindex(COLUMNS).to_numpy(float)], columns=COLUMNS,
+                            index=pd.Index(["overall"], name="term"))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: one row per event time (term ``e=<k>``), then the ``overall`` effect."""
+        table = self.table.set_axis([f"e={e}" for e in self.event_times])
+        return _tidy(pd.concat([table[COLUMNS], self.effect_table()]), self.method)
+
+    def summary(self) -> str:
+        row = self.overall
+        text = super().summary()
+        return text + (f"\n\noverall ({self.overall_estimand}): {row['estimate']:.4f} "
+                       f"(se {row['std_error']:.4f}) [{row['ci_low']:.4f}, {row['ci_high']:.4f}]")
+
+    def to_xarray(self) -> xr.Dataset:
+        ds = xr.Dataset({c: ("event_time", self.table[c].to_numpy(float)) for c in COLUMNS},
+                        coords={"event_time": self.event_times})
+        ds["vcov"] = (("event_time", "event_time2"), self.vcov.to_numpy(float))
+        ds = ds.assign_coords(event_time2=self.event_times)
+        ds.attrs.update(method=self.method, reference=self.reference if self.reference is not None else "none",
+                        overall=float(self.overall["estimate"]), overall_estimand=self.overall_estimand)
+        return ds
+
+    def plot(self, ax=None):
+        """Event-study plot: zero line, reference period marked, band shaded, overall effect in the legend."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 3.5))
+        e = np.array(self.event_times)
+        table = self.table
+        ax.axhline(0, color="0.5", lw=0.8)
+        if self.reference is not None:
+            ax.axvline(self.reference, color="0.3", ls=":", lw=0.8, label=f"reference (e = {self.reference})")
+        ax.fill_between(e, table["ci_low"], table["ci_high"], color="C0", alpha=0.2, lw=0)
+        ax.plot(e, table["estimate"], "o-", color="C0")
+        if np.isfinite(self.overall["estimate"]):
+            post = e[e >= 0]
+            if len(post):
+                ax.hlines(self.overall["estimate"], post.min(), post.max(), color="C3", ls="--", lw=1,
+                          label=f"overall {self.overall['estimate']:.3g}: {self.overall_estimand}")
+        ax.set_xlabel("years since adoption (event time)")
+        ax.set_ylabel("effect")
+        ax.set_title(self.method, fontsize="small")
+        ax.legend(loc="best", fontsize="x-small")
+        return ax
+
+
+@dataclass(frozen=True, eq=False)
+class CheckResult:
+    """What every check returns: a tidy ``table``, the checked result, the method and caveats.
+
+    Subclasses add their own numbers (a randomization distribution, robust intervals ...);
+    ``summary()``, ``to_frame()`` and ``plot(ax=None)`` (returning the Axes) are always there.
+    """
+
+    table: pd.DataFrame
+    method: str
+    caveats: tuple[str, ...] = ()
+    result: EstimationResult | None = field(default=None, repr=False)
+
+    @property
+    def params(self) -> pd.Series:
+        return self.table["estimate"].copy()
+
+    @property
+    def std_errors(self) -> pd.Series:
+        return self.table["std_error"].copy()
+
+    def to_frame(self) -> pd.DataFrame:
+        return _tidy(self.table, self.method)
+
+    def summary(self) -> str:
+        body = self.table.reindex(columns=COLUMNS).to_string(float_format=lambda x: f"{x:.4f}")
+        notes = [f"! {c}" for c in self.caveats]
+        return "\n".join([self.method, "", body, *([""] + notes if notes else [])])
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.method}: {len(self.table)} rows>"
+
+    def plot(self, ax=None):
+        """Estimates with intervals by row, the checked result's effect marked; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.5 + 0.35 * len(self.table)))
+        y = np.arange(len(self.table))[::-1]
+        ax.axvline(0, color="0.5", lw=0.8)
+        ax.hlines(y, self.table["ci_low"], self.table["ci_high"], color="C0")
+        ax.plot(self.table["estimate"], y, "o", color="C0")
+        if self.result is not None and self.result.effect:
+            ax.axvline(self.result.effect_estimate, color="C3", ls="--", lw=1, label="full-sample estimate")
+            ax.legend(fontsize="small")
+        ax.set_yticks(y, [str(t) for t in self.table.index])
+        ax.set_title(self.method, fontsize="small")
+        return ax
