@@ -45,7 +45,7 @@ def test_exact_ri_equals_brute_force_refits(small, fixed_effects, statistic):
     panel, treated = small
     regions = panel.regions
     result = kz.did_2x2(panel, "outcome", treated, post_from=2014, fixed_effects=fixed_effects,
-                        cov="cluster" if fixed_effects else "ols")
+                        cov="cluster" if fixed_effects else "ols", ssc="linearmodels")
     ri = randomization_inference(result, statistic=statistic)
     sets = [list(c) for c in itertools.combinations(regions, len(treated))]
     assert ri.exact and ri.n_assignments == len(sets) == 56
@@ -130,6 +130,8 @@ def test_bad_requests():
     result = kz.did_2x2(panel, "outcome", truth.first_treated.dropna().index, 2014)
     with pytest.raises(SpecificationError, match="fixed-effects"):
         randomization_inference(result, statistic="t")
+    with pytest.raises(SpecificationError, match="impose_null"):
+        wild_cluster_bootstrap(kz.staggered_did(panel, "outcome", "first_treated"), impose_null=True)
     with pytest.raises(SpecificationError, match="assignments"):
         randomization_inference(result, assignments=0)
     big, t2 = kz.simulate_panel(n_regions=40, cohorts={2014: 20}, random_seed=1)
@@ -140,6 +142,6 @@ def test_bad_requests():
         wild_cluster_bootstrap(many, n_boot="exact")
     with pytest.raises(SpecificationError, match="rademacher"):
         wild_cluster_bootstrap(result, weights="webb", n_boot="exact")
-    staggered = kz.staggered_did(panel, "outcome", "first_treated")
-    with pytest.raises(SpecificationError, match="did_2x2 or kz.twfe"):
-        wild_cluster_bootstrap(staggered)
+    with pytest.raises(SpecificationError, match="needs control regions"):
+        randomization_inference(kz.did_2x2(panel, "outcome", panel.regions[:3], 2014).refit(
+            cohorts=dict.fromkeys(panel.regions, 2014.0)))
