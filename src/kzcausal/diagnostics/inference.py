@@ -483,7 +483,8 @@ def _weights(kind: str, n_boot, n_units: int, random_seed: int | None) -> np.nda
             raise SpecificationError("n_boot='exact' enumerates Rademacher sign vectors; use weights='rademacher'.")
         if n_units > 20:
             raise SpecificationError(f"exact enumeration needs 2^{n_units} draws; pass n_boot=9999 instead.")
-        return np.array(list(itertools.product([1.0, -1.0], repeat=n_units)))
+        codes = np.arange(2**n_units, dtype=np.int64)[:, None] >> np.arange(n_units)[None, :]
+        return 1.0 - 2.0 * (codes & 1)  # every sign vector once, all +1 first
     if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 1:
         raise SpecificationError(f"n_boot={n_boot!r}; use a positive number of draws or 'exact'.")
     if n_boot * n_units > 2 * 10**8:

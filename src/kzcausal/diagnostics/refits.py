@@ -23,6 +23,14 @@ class RefitResult(CheckResult):
     """The effect re-estimated on other rows, assignments or outcomes: one row per re-fit."""
 
 
+def _require_refit(result: EstimationResult) -> pd.DataFrame:
+    """The result's rows, raising the protocol's error for results that cannot re-estimate themselves."""
+    data = result.rows()
+    if result.refitter is None:
+        result.refit()  # raises, naming the result
+    return data
+
+
 def _effect_row(fit: EstimationResult) -> pd.Series:
     return fit.effect_table().iloc[0][COLUMNS]
 
@@ -38,9 +46,11 @@ def placebo_in_time(result: EstimationResult, shifts: Sequence[int] = (1, 2, 3))
     """Re-estimate with adoption moved ``shift`` years earlier, on pre-treatment years only.
 
     Only years before the first real adoption are used, so a non-zero placebo effect
-    signals differential pre-trends (or anticipation), not the treatment.
+    signals differential pre-trends (or anticipation), not the treatment. With staggered
+    adoption, a cohort whose placebo date falls after the last of those years is a control
+    in the placebo (it is untreated throughout them).
     """
-    data = result.rows()
+    data = _require_refit(result)
     cohort = data["cohort"].to_numpy(float)
     if not np.isfinite(cohort).any():
         raise SpecificationError("placebo in time needs treated regions; the result has none.")
@@ -51,7 +61,9 @@ def placebo_in_time(result: EstimationResult, shifts: Sequence[int] = (1, 2, 3))
         if not isinstance(shift, (int, np.integer)) or shift < 1:
             raise SpecificationError(f"shift={shift!r}: placebo adoption must move earlier by a whole number of "
                                      "years, at least 1.")
-        fake = pre.assign(cohort=pre["cohort"] - shift)
+        moved = pre["cohort"].to_numpy(float) - shift
+        # a region whose placebo adoption falls after the last pre-treatment year is untreated in these rows
+        fake = pre.assign(cohort=np.where(moved > pre["year"].max(), np.inf, moved))
         if (fake["year"] < first - shift).sum() == 0 or not (fake["year"] >= first - shift).any():
             raise SpecificationError(f"shift={shift}: no pre-treatment years left before the placebo adoption "
                                      f"({int(first - shift)}); the data start in {int(data['year'].min())}.")
@@ -67,7 +79,7 @@ def leave_one_out(result: EstimationResult, by: str = "region") -> RefitResult:
     Re-fits that cannot be estimated (e.g. dropping the only treated region, or a cohort's
     only comparison) are listed in the caveats, not silently skipped.
     """
-    data = result.rows()
+    data = _require_refit(result)
     if by == "region":
         groups = {f"without {r}": data["region"] != r for r in pd.unique(data["region"])}
     elif by == "cohort":
@@ -101,7 +113,7 @@ def placebo_outcome(result: EstimationResult, panel: RegionPanel, outcomes: Sequ
     """
     if isinstance(outcomes, str):
         outcomes = [outcomes]
-    data = result.rows()
+    data = _require_refit(result)
     panel.require(*outcomes, role="placebo outcome")
     frame = data.drop(columns=[c for c in outcomes if c in data.columns]).merge(
         panel.to_frame()[["region", "year", *outcomes]], on=["region", "year"], how="left")

@@ -1,0 +1,197 @@
+"""Every few-cluster check on every estimator, through the result protocol, against brute force.
+
+Randomization inference, leave-one-region-out and placebo in time are re-computed here the long
+way: a new panel for every assignment / subset, fitted by the public estimator, with no use of
+``refit``. They must agree with the checks to 1e-10.
+"""
+
+import itertools
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kzcausal as kz
+from kzcausal.results import CheckResult, EstimationResult, EventStudyResult
+
+FITS = {
+    "did_2x2": lambda p: kz.did_2x2(p, "outcome", treated_regions(p), post_from(p), fixed_effects=True,
+                                    cov="cluster"),
+    "twfe": lambda p: kz.twfe(p, "outcome", "treated"),
+    "cs": lambda p: kz.staggered_did(p, "outcome", "first_treated"),
+    "cs_group": lambda p: kz.staggered_did(p, "outcome", "first_treated").aggregate("group"),
+    "cs_event": lambda p: kz.event_study(p, "outcome", "first_treated", method="cs", leads=2, lags=2),
+    "sun_abraham": lambda p: kz.event_study(p, "outcome", "first_treated", method="sun_abraham", leads=2, lags=2),
+    "dynamic_twfe": lambda p: kz.event_study(p, "outcome", "first_treated", method="twfe", leads=2, lags=2),
+}
+SINGLE_COHORT = {"did_2x2"}
+
+
+def treated_regions(panel):
+    first = panel.to_frame().groupby("region")["first_treated"].first()
+    return first.dropna().index.tolist()
+
+
+def post_from(panel):
+    return int(panel.to_frame()["first_treated"].min())
+
+
+@pytest.fixture(scope="module")
+def frames():
+    single, _ = kz.simulate_panel(n_regions=6, years=range(2009, 2017), cohorts={2013: 2}, effect=0.5,
+                                  dynamic=0.2, random_seed=11)
+    staggered, _ = kz.simulate_panel(n_regions=6, years=range(2006, 2017), cohorts={2012: 1, 2014: 1}, effect=0.5,
+                                     dynamic=0.2, heterogeneity=0.3, random_seed=12)
+    return {"single": single.to_frame(), "staggered": staggered.to_frame()}
+
+
+def frame_for(name, frames):
+    return frames["single" if name in SINGLE_COHORT else "staggered"]
+
+
+def panel_with(frame, cohorts):
+    first = frame["region"].map(cohorts).astype(float).replace(np.inf, np.nan)
+    data = frame.assign(first_treated=first, treated=(frame["year"] >= first.fillna(np.inf)).astype(float))
+    return kz.read_panel(data, regions=None)
+
+
+def effect(result):
+    return float(result.effect_table()["estimate"].iloc[0])
+
+
+def quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize("name", list(FITS))
+def test_randomization_inference_equals_brute_force(name, frames):
+    frame = frame_for(name, frames)
+    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    assert isinstance(result, EstimationResult)
+    ri = quiet(kz.randomization_inference, result, progress=False)
+    labels = frame.groupby("region")["first_treated"].first()
+    brute = [quiet(lambda c: effect(FITS[name](panel_with(frame, c))), dict(zip(labels.index, perm)))
+             for perm in sorted(set(itertools.permutations(labels.fillna(np.inf).tolist())))]
+    assert ri.n_assignments == len(brute)
+    np.testing.assert_allclose(np.sort(ri.distribution), np.sort(brute), atol=1e-10)
+    assert ri.observed == pytest.approx(effect(result), abs=1e-12)
+    assert isinstance(ri, CheckResult) and ri.to_frame()["p_value"].iloc[0] == ri.p_value
+
+
+@pytest.mark.parametrize("name", list(FITS))
+def test_leave_one_region_out_equals_brute_force(name, frames):
+    frame = frame_for(name, frames)
+    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    loo = quiet(kz.leave_one_out, result)
+    for term, row in loo.table.iterrows():
+        region = term.removeprefix("without ")
+        direct = quiet(FITS[name], kz.read_panel(frame[frame["region"] != region], regions=None))
+        np.testing.assert_allclose(row[["estimate", "std_error"]].to_numpy(float),
+                                   direct.effect_table().iloc[0][["estimate", "std_error"]].to_numpy(float),
+                                   atol=1e-10)
+    # every region is accounted for: a row, or a stated reason why it could not be re-fitted
+    assert len(loo.table) + sum(c.count(": ") for c in loo.caveats if "not estimable" in c) >= 1
+
+
+@pytest.mark.parametrize("name", list(FITS))
+def test_placebo_in_time_equals_brute_force(name, frames):
+    frame = frame_for(name, frames)
+    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    placebo = quiet(kz.placebo_in_time, result, shifts=[1, 2])
+    first = frame["first_treated"].min()
+    for shift in (1, 2):
+        pre = frame[frame["year"] < first]
+        labels = pre.groupby("region")["first_treated"].first() - shift
+        labels = labels.where(labels <= pre["year"].max())  # adoption after the placebo window: a control
+        direct = quiet(FITS[name], panel_with(pre, labels.to_dict()))
+        np.testing.assert_allclose(placebo.table.loc[f"placebo adoption -{shift}", ["estimate", "std_error"]]
+                                   .to_numpy(float),
+                                   direct.effect_table().iloc[0][["estimate", "std_error"]].to_numpy(float), atol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(FITS))
+def test_every_check_and_table_accepts_the_result(name, frames):
+    frame = frame_for(name, frames)
+    panel = kz.read_panel(frame.assign(placebo=frame["population"].rank()), regions=None)
+    result = quiet(FITS[name], panel)
+    boot = kz.wild_cluster_bootstrap(result, n_boot="exact")
+    assert boot.ci_low <= result.effect_estimate <= boot.ci_high and 0 < boot.p_value <= 1
+    assert boot.kind == ("WCR" if result.linear is not None else "score")
+    outcome = quiet(kz.placebo_outcome, result, panel, ["placebo"])
+    direct = quiet(FITS[name], kz.read_panel(frame.assign(outcome=frame["population"].rank()), regions=None))
+    assert outcome.params.iloc[0] == pytest.approx(effect(direct), abs=1e-10)
+    table = kz.regression_table({name: result})
+    assert table.to_text()
+    for shape in (result.to_frame(), kz.leave_one_out(result).to_frame()):
+        assert {"term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "method"} <= set(shape.columns)
+    import matplotlib.pyplot as plt
+
+    for thing in (result, boot, outcome):
+        ax = thing.plot()
+        assert hasattr(ax, "get_xlim")
+        plt.close("all")
+    assert result.to_xarray().attrs["method"] == result.method
+
+
+@pytest.mark.parametrize("name", ["cs", "cs_event", "sun_abraham", "twfe", "did_2x2"])
+def test_cluster_scores_reproduce_the_effect_variance(name, frames):
+    """The scores the bootstrap resamples carry the estimator's own variance (before small-sample factors)."""
+    frame = frame_for(name, frames)
+    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    s = result.scores.iloc[:, 0].to_numpy()
+    se = float(result.effect_table()["std_error"].iloc[0])
+    if name.startswith("cs"):
+        assert np.sqrt(s @ s) == pytest.approx(se, rel=1e-10)  # influence-function errors: no factor
+    else:
+        n, g = result.n_obs, result.n_clusters
+        k = 1 if name in ("twfe", "did_2x2") else len(result.vcov)
+        years = frame["year"].nunique()
+        if name == "sun_abraham":
+            k = result.data.pipe(lambda d: len({(c, min(max(y - c, -2), 2)) for c, y in zip(d["cohort"], d["year"])
+                                                 if np.isfinite(c) and min(max(y - c, -2), 2) != -1}))
+        factor = g / (g - 1) * (n - 1) / (n - k - years)
+        assert np.sqrt(s @ s * factor) == pytest.approx(se, rel=1e-10)
+
+
+def test_cs_bootstrap_is_fixed_at_fit_time():
+    panel, _ = kz.simulate_panel(n_regions=12, cohorts={2013: 3, 2016: 3}, random_seed=2)
+    result = kz.staggered_did(panel, "outcome", "first_treated", n_boot=199, random_seed=None, progress=False)
+    pd.testing.assert_frame_equal(result.att_gt, result.att_gt)
+    first, second = result.aggregate("event"), result.aggregate("event")
+    pd.testing.assert_frame_equal(first.table, second.table)
+    pd.testing.assert_frame_equal(result.aggregate("group").table, result.aggregate("group").table)
+    other = kz.staggered_did(panel, "outcome", "first_treated", n_boot=199, random_seed=None, progress=False)
+    assert not np.allclose(other.att_gt["std_error"], result.att_gt["std_error"])  # a fresh fit draws anew
+    seeded = [kz.staggered_did(panel, "outcome", "first_treated", n_boot=199, random_seed=7, progress=False)
+              for _ in range(2)]
+    pd.testing.assert_frame_equal(seeded[0].table, seeded[1].table)
+
+
+def test_event_study_results_share_the_protocol(frames):
+    panel = kz.read_panel(frames["staggered"], regions=None)
+    for method in ("cs", "sun_abraham", "twfe"):
+        es = kz.event_study(panel, "outcome", "first_treated", method=method, leads=2, lags=2)
+        assert isinstance(es, EventStudyResult) and es.effect == ("overall",)
+        frame = es.to_frame()
+        assert frame["term"].iloc[-1] == "overall" and frame["term"].iloc[0].startswith("e=")
+        assert es.overall_estimand in es.summary()
+
+
+def test_checks_explain_what_they_cannot_do(frames):
+    from kzcausal.errors import SpecificationError
+
+    panel = kz.read_panel(frames["staggered"], regions=None)
+    cs = kz.staggered_did(panel, "outcome", "first_treated")
+    with pytest.raises(SpecificationError, match=r"impose_null=True needs .*cluster scores"):
+        kz.wild_cluster_bootstrap(cs, impose_null=True)
+    bare = EstimationResult(table=cs.table, vcov=cs.vcov, method="a table typed by hand", effect=("ATT",))
+    with pytest.raises(SpecificationError, match="does not carry its estimation rows"):
+        kz.randomization_inference(bare)
+    with pytest.raises(SpecificationError, match="cannot be re-estimated"):
+        kz.leave_one_out(EstimationResult(table=cs.table, vcov=cs.vcov, method="typed", effect=("ATT",),
+                                          data=cs.data))
+    with pytest.raises(SpecificationError, match="neither a treatment-dummy regression nor cluster scores"):
+        kz.wild_cluster_bootstrap(bare)
