@@ -34,7 +34,6 @@ def main() -> None:
         "CS event study, overall": kz.event_study(panel, "outcome", "first_treated", method="cs", leads=3, lags=5),
         "Sun-Abraham, fixest ATT": kz.event_study(panel, "outcome", "first_treated", method="sun_abraham",
                                                   leads=3, lags=5),
-        "TWFE (WCR)": kz.twfe(panel, "outcome", "treated"),
     }
     rng = np.random.default_rng(args.seed)
     rows = next(iter(estimators.values())).data

@@ -13,6 +13,7 @@ check needs               the result provides
 re-estimation             ``refitter`` (placebo in time, placebo outcome, leave-one-out, RI)
 cluster scores            ``scores``: each cluster's influence on the effect (score bootstrap)
 a linear treatment term   ``linear`` (FWL shortcut: fast exact RI and the WCR bootstrap)
+a regression form         ``regression``: the effect as R'beta in OLS (WCR bootstrap of any such effect)
 fast reassignment         ``permuted``: the effect under many assignments at once (RI)
 event-time coefficients   :class:`EventStudyResult` (pre-trend test, HonestDiD)
 ========================  ====================================================================
@@ -31,7 +32,7 @@ from scipy import stats
 
 from .errors import SpecificationError
 
-__all__ = ["EstimationResult", "EventStudyResult", "CheckResult", "LinearDesign", "coefficient_table", "COLUMNS"]
+__all__ = ["EstimationResult", "EventStudyResult", "CheckResult", "LinearDesign", "RegressionForm", "coefficient_table", "COLUMNS"]
 
 #: The tidy columns every result and check reports (``to_frame`` adds ``term`` and ``method``).
 COLUMNS = ["estimate", "std_error", "ci_low", "ci_high", "p_value"]
@@ -72,6 +73,24 @@ class LinearDesign:
     covariates: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class RegressionForm:
+    """The effect as ``R' beta`` in a least-squares regression, for the wild cluster bootstrap.
+
+    ``X`` (N x k) and ``y`` (N) are the regressors and outcome with the nuisance parameters
+    (fixed effects, intercepts) partialled out; ``project`` applies that same partialling-out
+    (``M_Z``) to any N x m array; ``clusters`` holds each row's cluster code (0..G-1) and
+    ``labels`` the cluster names. The WCR bootstrap imposes ``R' beta = theta0`` on it.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    R: np.ndarray
+    clusters: np.ndarray
+    labels: tuple
+    project: Callable[[np.ndarray], np.ndarray]
+
+
 def _tidy(table: pd.DataFrame, method: str) -> pd.DataFrame:
     frame = table.reindex(columns=COLUMNS).rename_axis("term").reset_index()
     frame["term"] = frame["term"].astype(str)
@@ -97,6 +116,9 @@ class EstimationResult:
     n_obs, n_clusters, cluster
         Observations used, number of clusters and the clustering variable (``"region"`` or a
         coarser column such as a macro-region); ``cluster`` is ``None`` for unclustered errors.
+    fixed_effects
+        The effects absorbed by a regression (``("region", "year")``), empty for one without,
+        ``None`` where the notion does not apply (group-mean or Bayesian estimators).
     caveats
         What a reader must see (few clusters, dropped rows, excluded cohorts).
     data
@@ -108,8 +130,9 @@ class EstimationResult:
     refitter
         ``refitter(rows, outcome)`` re-estimates this specification on other rows; use
         :meth:`refit`.
-    linear, permuted
-        Optional shortcuts for checks: see :class:`LinearDesign`; ``permuted(labels)`` gives
+    linear, regression, permuted
+        Optional shortcuts for checks: see :class:`LinearDesign`; ``regression()`` builds the
+        :class:`RegressionForm` of the effect (the WCR bootstrap); ``permuted(labels)`` gives
         the effect for each row of a (assignments x regions) matrix of cohort labels.
     """
 
@@ -121,11 +144,13 @@ class EstimationResult:
     n_obs: int = 0
     n_clusters: int | None = None
     cluster: str | None = None
+    fixed_effects: tuple[str, ...] | None = None
     caveats: tuple[str, ...] = ()
     data: pd.DataFrame | None = field(default=None, repr=False)
     scores: pd.DataFrame | None = field(default=None, repr=False)
     refitter: Callable[[pd.DataFrame, str], EstimationResult] | None = field(default=None, repr=False)
     linear: LinearDesign | None = field(default=None, repr=False)
+    regression: Callable[[], RegressionForm] | None = field(default=None, repr=False)
     permuted: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------- the numbers

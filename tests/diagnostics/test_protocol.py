@@ -119,7 +119,7 @@ def test_every_check_and_table_accepts_the_result(name, frames):
     result = quiet(FITS[name], panel)
     boot = kz.wild_cluster_bootstrap(result, n_boot="exact")
     assert boot.ci_low <= result.effect_estimate <= boot.ci_high and 0 < boot.p_value <= 1
-    assert boot.kind == ("WCR" if result.linear is not None else "score")
+    assert boot.kind == "WCR"  # every effect here is a (combination of) regression coefficient(s)
     outcome = quiet(kz.placebo_outcome, result, panel, ["placebo"])
     direct = quiet(FITS[name], kz.read_panel(frame.assign(outcome=frame["population"].rank()), regions=None))
     assert outcome.params.iloc[0] == pytest.approx(effect(direct), abs=1e-10)
@@ -170,6 +170,21 @@ def test_cs_bootstrap_is_fixed_at_fit_time():
     pd.testing.assert_frame_equal(seeded[0].table, seeded[1].table)
 
 
+def test_score_bootstrap_where_no_regression_form_exists(frames):
+    """CS through the differences engine (IPW/DR, covariates) has influence functions but no regression form."""
+    panel = kz.read_panel(frames["staggered"], regions=None)
+    dr = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr")
+    reg = kz.staggered_did(panel, "outcome", "first_treated")
+    assert dr.regression is None and dr.effect_estimate == pytest.approx(reg.effect_estimate, abs=1e-8)
+    boot = kz.wild_cluster_bootstrap(dr, n_boot="exact")
+    assert boot.kind == "score" and boot.ci_low < boot.estimate < boot.ci_high
+    # all 2^6 sign vectors: the p-value is the share of |t*| >= |t|, computed here the long way
+    s = dr.scores.iloc[:, 0].to_numpy()
+    signs = np.array(list(itertools.product([-1.0, 1.0], repeat=len(s))))
+    t_star = np.abs(signs @ s) / np.sqrt(s @ s)
+    assert boot.p_value == pytest.approx(np.mean(t_star >= abs(dr.effect_estimate) / np.sqrt(s @ s) - 1e-12))
+
+
 def test_event_study_results_share_the_protocol(frames):
     panel = kz.read_panel(frames["staggered"], regions=None)
     for method in ("cs", "sun_abraham", "twfe"):
@@ -185,8 +200,9 @@ def test_checks_explain_what_they_cannot_do(frames):
 
     panel = kz.read_panel(frames["staggered"], regions=None)
     cs = kz.staggered_did(panel, "outcome", "first_treated")
+    dr = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr")
     with pytest.raises(SpecificationError, match=r"impose_null=True needs .*cluster scores"):
-        kz.wild_cluster_bootstrap(cs, impose_null=True)
+        kz.wild_cluster_bootstrap(dr, impose_null=True)
     bare = EstimationResult(table=cs.table, vcov=cs.vcov, method="a table typed by hand", effect=("ATT",))
     with pytest.raises(SpecificationError, match="does not carry its estimation rows"):
         kz.randomization_inference(bare)
@@ -195,3 +211,32 @@ def test_checks_explain_what_they_cannot_do(frames):
                                           data=cs.data))
     with pytest.raises(SpecificationError, match="neither a treatment-dummy regression nor cluster scores"):
         kz.wild_cluster_bootstrap(bare)
+
+
+def test_regression_wcr_equals_the_verified_fwl_wcr_on_twfe():
+    """The general WCR (effect = R'beta in a regression form) reduces to the FWL WCR (= wildboottest) for TWFE."""
+    from linearmodels.panel.data import PanelData
+
+    from kzcausal.diagnostics.inference import _regression_bootstrap
+    from kzcausal.results import RegressionForm
+
+    panel, _ = kz.simulate_panel(n_regions=9, years=range(2009, 2017), cohorts={2012: 3}, random_seed=8)
+    result = kz.twfe(panel, "outcome", "treated")
+    frame = panel.to_frame()
+    index = pd.MultiIndex.from_frame(frame[["region", "year"]])
+
+    def project(values):
+        flat = np.asarray(values, float).reshape(len(index), -1)
+        return PanelData(pd.DataFrame(flat, index=index)).demean("both").values2d.reshape(np.shape(values))
+
+    both = project(np.column_stack([frame["outcome"], frame["treated"]]))
+    codes, labels = pd.factorize(frame["region"])
+    form = RegressionForm(X=both[:, 1:], y=both[:, 0], R=np.array([1.0]), clusters=codes, labels=tuple(labels),
+                          project=project)
+    general = EstimationResult(table=result.table, vcov=result.vcov, method="the same TWFE", effect=result.effect,
+                               regression=lambda: form)
+    for impose_null in (True, False):
+        fwl = kz.wild_cluster_bootstrap(result, n_boot="exact", impose_null=impose_null)
+        wcr = _regression_bootstrap(general, "rademacher", "exact", impose_null, 0.05, None)
+        assert wcr.p_value == pytest.approx(fwl.p_value, abs=1e-12)
+        assert (wcr.ci_low, wcr.ci_high) == pytest.approx((fwl.ci_low, fwl.ci_high), abs=1e-7)

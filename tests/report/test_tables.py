@@ -37,7 +37,7 @@ def test_text_markdown_latex_html_carry_the_same_numbers(models):
     assert f"{est:.3f}" in text and "Observations" in text and "255" in text and "clustered by region" in text
     markdown = table.to_markdown()
     assert markdown.splitlines()[0].startswith("|  | Paper 002 (OLS) | TWFE, clustered |")
-    assert "| *Clusters (regions)* |  | 17 |" in markdown
+    assert "| *Clusters* |  | 17 (region) |" in markdown
     latex = table.to_latex()
     assert latex.startswith(r"\begin{tabular}{lcc}") and latex.count(r"\\") >= 2 * len(table.terms) + 3
     assert "$^{" in latex or not mark

@@ -10,12 +10,13 @@ import pandas as pd
 from ..did.design import check_absorbing
 from ..errors import SpecificationError
 from ..panel import RegionPanel
+from ..results import CheckResult
 
 __all__ = ["bacon_decomposition", "BaconResult"]
 
 
 @dataclass(frozen=True, eq=False)
-class BaconResult:
+class BaconResult(CheckResult):
     """Every 2x2 comparison behind the TWFE coefficient, with its weight and estimate.
 
     ``table``: ``treated, control, kind, weight, estimate`` where ``kind`` is
@@ -24,9 +25,7 @@ class BaconResult:
     controls). ``twfe`` is the weighted sum of the estimates.
     """
 
-    table: pd.DataFrame
-    twfe: float
-    method: str = "Goodman-Bacon (2021) decomposition of TWFE"
+    twfe: float = np.nan
 
     def summary(self) -> str:
         by_kind = self.table.groupby("kind").apply(
@@ -122,4 +121,4 @@ def bacon_decomposition(panel: RegionPanel, outcome: str, treatment: str) -> Bac
     table["treated"] = table["treated"].astype(int)
     table["weight"] /= table["weight"].sum()  # the sum is the variance of two-way demeaned treatment
     twfe = float((table["weight"] * table["estimate"]).sum())
-    return BaconResult(table=table, twfe=twfe)
+    return BaconResult(table=table, method="Goodman-Bacon (2021) decomposition of TWFE", twfe=twfe)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..results import EventStudyResult
+from ..results import CheckResult, EventStudyResult
 from ..errors import SpecificationError
 
 __all__ = ["honest_sensitivity", "HonestResult"]
@@ -45,7 +45,7 @@ Restriction = Literal["relative_magnitude", "smoothness"]
 
 # ------------------------------------------------------------------ result
 @dataclass(frozen=True, eq=False)
-class HonestResult:
+class HonestResult(CheckResult):
     """Robust confidence sets over a grid of restriction sizes, the original CI and the breakdown value.
 
     ``table`` has one row per bound (``M``: ``Mbar`` for relative magnitudes, ``M`` for
@@ -55,13 +55,11 @@ class HonestResult:
     flagged by ``breakdown_capped``).
     """
 
-    table: pd.DataFrame
-    original: tuple[float, float]
-    estimate: float
-    restriction: str
-    method: str
-    target: str
-    weights: np.ndarray = field(repr=False)
+    original: tuple[float, float] = (np.nan, np.nan)
+    estimate: float = np.nan
+    restriction: str = "relative_magnitude"
+    target: str = ""
+    weights: np.ndarray = field(default=None, repr=False)
     alpha: float = 0.05
     breakdown: float = np.nan
     breakdown_capped: bool = False
@@ -213,7 +211,7 @@ def honest_sensitivity(
     return HonestResult(table=table, original=original, estimate=estimate, restriction=restriction,
                         method={"hybrid": "C-LF hybrid", "conditional": "conditional", "flci": "FLCI"}[method],
                         target=label, weights=weights, alpha=alpha, breakdown=breakdown, breakdown_capped=capped,
-                        event_study=event_study)
+                        event_study=event_study, result=event_study)
 
 
 # ------------------------------------------------------------------ inputs

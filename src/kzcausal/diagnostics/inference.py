@@ -392,11 +392,14 @@ def wild_cluster_bootstrap(
         raise SpecificationError(f"weights={weights!r}; use 'rademacher' or 'webb'.")
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
+    if result.linear is None and result.regression is not None:
+        return _regression_bootstrap(result, weights, n_boot, True if impose_null is None else bool(impose_null),
+                                     alpha, random_seed)
     if result.linear is None:
         if impose_null is not None:
-            raise SpecificationError(f"impose_null={impose_null} needs a result whose effect is a treatment-dummy "
-                                     f"coefficient (kz.did_2x2, kz.twfe); {result.method!r} is bootstrapped from its "
-                                     "cluster scores (leave impose_null=None).")
+            raise SpecificationError(f"impose_null={impose_null} needs a result whose effect is a regression "
+                                     f"coefficient or a combination of them; {result.method!r} is bootstrapped from "
+                                     "its cluster scores (leave impose_null=None).")
         if result.scores is None:
             raise SpecificationError(f"{type(result).__name__} ({result.method}) has neither a treatment-dummy "
                                      "regression nor cluster scores, so it cannot be wild-bootstrapped; use "
@@ -442,6 +445,70 @@ def wild_cluster_bootstrap(
         method=f"wild cluster bootstrap ({result.method})", caveats=_few_draws(g_count, weights),
         estimate=float(beta), t_stat=float(row["estimate"] / row["std_error"]), p_value=p_value, ci_low=low,
         ci_high=high, n_boot=len(draws), weights=weights, kind="WCR" if impose_null else "WCU", alpha=alpha)
+
+
+def _regression_bootstrap(result: EstimationResult, weights: str, n_boot, impose_null: bool, alpha: float,
+                          random_seed) -> BootstrapResult:
+    """WCR / WCU bootstrap-t of ``R' beta`` in the result's regression form (fixed effects partialled out).
+
+    With ``z = X (X'X)^-1 R`` the effect is ``z' y``; for residuals ``e`` (restricted to
+    ``R' beta = theta0`` for WCR) and weights ``v_g``, the bootstrap effect moves by
+    ``sum_g v_g u_g`` (``u_g = z_g' e_g``) and cluster h's bootstrap score is
+    ``sum_g v_g (C[h, g] - D[h, g])``, with ``C[h, g] = (M_Z (z 1_h))_g' e_g`` and
+    ``D[h, g] = z_h' X_h (X'X)^-1 X_g' e_g``: no regression is re-run. Everything is linear in
+    ``theta0``, so the interval's inversion costs two evaluations.
+    """
+    form = result.regression()
+    X, y, R, codes = form.X, form.y, np.asarray(form.R, float), form.clusters
+    g_count = len(form.labels)
+    if g_count < 2:
+        raise SpecificationError("the wild cluster bootstrap needs at least 2 clusters.")
+    bread = np.linalg.inv(X.T @ X)
+    beta = bread @ (X.T @ y)
+    z = X @ (bread @ R)
+    q = float(R @ bread @ R)
+    estimate = float(R @ beta)
+    member = (codes[:, None] == np.arange(g_count)[None, :]).astype(float)  # N x G
+    projected = form.project(z[:, None] * member)                            # column h: M_Z (z 1_h)
+    zX = member.T @ (z[:, None] * X)                                          # G x k: z_h' X_h
+
+    def pieces(e: np.ndarray):
+        u = member.T @ (z * e)                                                # G
+        C = projected.T @ (e[:, None] * member)                               # G x G
+        D = zX @ bread @ (member.T @ (X * e[:, None])).T                     # G x G
+        return u, C - D
+
+    draws = _weights(weights, n_boot, g_count, random_seed)
+    resid = y - X @ beta
+    se = float(np.sqrt(np.sum((member.T @ (z * resid)) ** 2)))
+    restricted0 = y - X @ (beta - bread @ R * (estimate / q))                # residuals with R'beta = 0
+    slope = -z / q                                                            # d residual / d theta0
+    u0, K0 = pieces(restricted0)
+    u1, K1 = pieces(slope)
+    vu0, vu1 = draws @ u0, draws @ u1
+    vK0, vK1 = draws @ K0.T, draws @ K1.T
+    if not impose_null:
+        uh, Kh = pieces(resid)
+        vu, vK = draws @ uh, draws @ Kh.T
+        unrestricted = np.abs(vu) / np.sqrt((vK**2).sum(axis=1))
+
+    def p_value_at(theta0: float) -> float:
+        t_here = abs(estimate - theta0) / se
+        if impose_null:
+            t_star = np.abs(vu0 + theta0 * vu1) / np.sqrt(((vK0 + theta0 * vK1) ** 2).sum(axis=1))
+        else:
+            t_star = unrestricted
+        return float(np.mean(t_star >= t_here - 1e-12))
+
+    p_value = p_value_at(0.0)
+    low, high = _invert(p_value_at, estimate, -se, alpha), _invert(p_value_at, estimate, se, alpha)
+    row = result.effect_table().iloc[0]
+    return BootstrapResult(
+        table=_one_row(result.effect[0], estimate, p_value, low, high), result=result,
+        method=f"wild cluster bootstrap of the effect's regression ({result.method})",
+        caveats=_few_draws(g_count, weights), estimate=estimate, t_stat=float(row["estimate"] / row["std_error"]),
+        p_value=p_value, ci_low=low, ci_high=high, n_boot=len(draws), weights=weights,
+        kind="WCR" if impose_null else "WCU", alpha=alpha)
 
 
 def _score_bootstrap(result: EstimationResult, weights: str, n_boot, alpha: float, random_seed) -> BootstrapResult:

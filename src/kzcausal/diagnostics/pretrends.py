@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..results import EventStudyResult
+from ..results import CheckResult, EventStudyResult
 from ..errors import SpecificationError
 
 __all__ = ["pretrend_test", "PretrendResult"]
 
 
 @dataclass(frozen=True, eq=False)
-class PretrendResult:
+class PretrendResult(CheckResult):
     """Joint test that every pre-period coefficient is zero, and what the test can detect.
 
     ``power`` has one row per target power: the linear pre-trend ``slope`` (per year,
@@ -25,14 +25,13 @@ class PretrendResult:
     (``bias_if_passed``, by simulation).
     """
 
-    wald: float
-    df: int
-    p_value: float
-    alpha: float
-    leads: list[int]
-    power: pd.DataFrame = field(repr=False)
+    wald: float = np.nan
+    df: int = 0
+    p_value: float = np.nan
+    alpha: float = 0.05
+    leads: list[int] = field(default_factory=list)
+    power: pd.DataFrame = field(default=None, repr=False)
     event_study: EventStudyResult | None = field(default=None, repr=False)
-    method: str = "joint Wald pre-trend test"
 
     def plot(self, ax=None):
         """The event study with the linear trends the test detects with 50% / 80% power overlaid."""
@@ -57,10 +56,6 @@ class PretrendResult:
             lines += ["", "Passing the test does not rule out these trends; see honest sensitivity analysis."]
         return "\n".join(lines)
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"term": ["pre-trends (joint)"], "estimate": [self.wald], "std_error": [np.nan],
-                             "ci_low": [np.nan], "ci_high": [np.nan], "p_value": [self.p_value],
-                             "method": [self.method]})
 
 
 def pretrend_test(
@@ -116,5 +111,9 @@ def pretrend_test(
         for j, e in zip(post, times[post]):
             rows.append({"power": target, "slope": slope, "event_time": int(e), "bias": delta[j],
                          "bias_if_passed": conditional[list(post).index(j)]})
-    return PretrendResult(wald=wald, df=k, p_value=float(stats.chi2.sf(wald, k)), alpha=alpha,
+    p_value = float(stats.chi2.sf(wald, k))
+    table = pd.DataFrame({"estimate": [wald], "std_error": [np.nan], "ci_low": [np.nan], "ci_high": [np.nan],
+                          "p_value": [p_value]}, index=pd.Index(["pre-trends (joint Wald)"], name="term"))
+    return PretrendResult(table=table, method="joint Wald pre-trend test", result=event_study,
+                          wald=wald, df=k, p_value=p_value, alpha=alpha,
                           leads=times[pre].tolist(), power=pd.DataFrame(rows), event_study=event_study)

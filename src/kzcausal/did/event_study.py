@@ -17,7 +17,7 @@ from functools import partial
 
 from ..errors import SpecificationError, show_rows
 from ..panel import RegionPanel
-from ..results import COLUMNS, EventStudyResult, coefficient_table
+from ..results import COLUMNS, EventStudyResult, RegressionForm, coefficient_table
 from .design import ControlGroup, DIDDesign, few_cluster_notes
 from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, within_ols
 from .staggered import staggered_did
@@ -211,15 +211,41 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
         n_obs=nobs,
         n_clusters=g_count,
         cluster=cluster_name,
+        fixed_effects=("region", "year"),
         caveats=tuple(notes),
         data=result_rows,
         scores=pd.DataFrame({"overall": influence @ overall_w}, index=pd.Index(pd.unique(clusters.to_numpy()),
                                                                                  name="cluster")),
         refitter=partial(_refit_regression_event_study, settings=settings),
+        regression=partial(_regression_form, data=data, outcome=outcome, row_cell=row_cell, k=k,
+                           covariates=list(covariates), clusters=clusters, weights=overall_w),
         reference=reference,
         overall=overall,
         overall_estimand=estimand,
     )
+
+
+def _regression_form(*, data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int, covariates: list[str],
+                     clusters: pd.Series, weights: np.ndarray) -> RegressionForm:
+    """The overall effect as ``weights' beta`` in the cell-dummy regression, region and year effects partialled out."""
+    from linearmodels.panel.data import PanelData
+
+    index = pd.MultiIndex.from_arrays([data["region"].to_numpy(), data["year"].to_numpy()], names=["region", "year"])
+
+    def project(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, float)
+        flat = values.reshape(len(index), -1)
+        return PanelData(pd.DataFrame(flat, index=index)).demean("both").values2d.reshape(values.shape)
+
+    X = np.zeros((len(data), k))
+    on = np.flatnonzero(row_cell >= 0)
+    X[on, row_cell[on]] = 1.0
+    if covariates:
+        X = np.column_stack([X, data[covariates].to_numpy(float)])
+    both = project(np.column_stack([data[outcome].to_numpy(float), X]))
+    codes, labels = pd.factorize(clusters.to_numpy())
+    return RegressionForm(X=both[:, 1:], y=both[:, 0], R=weights, clusters=codes, labels=tuple(labels),
+                          project=project)
 
 
 def _refit_regression_event_study(rows: pd.DataFrame, outcome: str, *, settings) -> EventStudyResult:

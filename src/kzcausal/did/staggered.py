@@ -33,7 +33,7 @@ from scipy import stats
 
 from ..errors import KzCausalWarning, SpecificationError
 from ..panel import RegionPanel
-from ..results import COLUMNS, EstimationResult, EventStudyResult, coefficient_table
+from ..results import COLUMNS, EstimationResult, EventStudyResult, RegressionForm, coefficient_table
 from .design import ControlGroup, DIDDesign, few_cluster_notes
 from .regression import cluster_column, cluster_sums
 
@@ -206,6 +206,43 @@ def _refit_aggregate(rows: pd.DataFrame, outcome: str, *, settings: _Settings, s
     return _fit_attgt(rows, outcome, settings, {**spec, "outcome": outcome}).aggregate(kind, min_e=min_e, max_e=max_e)
 
 
+def _stacked_cells(*, delta: np.ndarray, cohort: np.ndarray, year: np.ndarray, base: np.ndarray, units: np.ndarray,
+                   clusters: np.ndarray, labels: tuple, never_only: bool, anticipation: int,
+                   weights: np.ndarray) -> RegressionForm:
+    """Every cell as its 2x2 regression ``delta_i = a_c + b_c 1[unit i in cohort g] + e``, stacked.
+
+    Each cell's rows are its treated and control units; the cell intercepts are partialled out
+    (within-cell demeaning), so ``b_c`` is the cell's ATT and ``weights' b`` the effect. Rows are
+    clustered by their unit's cluster, as the influence functions are.
+    """
+    group = np.where(np.isnan(units), np.inf, units)
+    never = np.isinf(group)
+    unit_rows, cell_rows, treated_rows = [], [], []
+    for c in np.flatnonzero(weights):
+        treated = group == cohort[c]
+        control = never if never_only else never | ((group > max(year[c], base[c]) + anticipation) & ~treated)
+        members = np.flatnonzero(treated | control)
+        unit_rows.append(members)
+        cell_rows.append(np.full(len(members), c))
+        treated_rows.append(treated[members])
+    unit_of, cell_of = np.concatenate(unit_rows), np.concatenate(cell_rows)
+    used, column = np.unique(cell_of, return_inverse=True)
+    X = np.zeros((len(unit_of), len(used)))
+    X[np.arange(len(unit_of)), column] = np.concatenate(treated_rows)
+    y = delta[unit_of, cell_of]
+
+    def project(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, float)
+        flat = values.reshape(len(column), -1)
+        sums = np.zeros((len(used), flat.shape[1]))
+        np.add.at(sums, column, flat)
+        means = sums / np.bincount(column)[:, None]
+        return (flat - means[column]).reshape(values.shape)
+
+    return RegressionForm(X=project(X), y=project(y), R=weights[used], clusters=np.asarray(clusters)[unit_of],
+                          labels=tuple(labels), project=project)
+
+
 def _permuted_effects(labels: np.ndarray, *, delta: np.ndarray, cohort: np.ndarray, year: np.ndarray,
                       base: np.ndarray, never_only: bool, anticipation: int, weights: np.ndarray) -> np.ndarray:
     """The effect (``weights @ ATT(g,t)``) under each row of ``labels`` (assignments x units; inf: never).
@@ -356,7 +393,8 @@ class AttgtResult(EstimationResult):
         att_gt = pd.concat([self.cells[["cohort", "year", "base_year"]].assign(
             event_time=self.cells["year"] - self.cells["cohort"]), cell_table.reset_index(drop=True)], axis=1)
         updates = dict(table=table, vcov=pd.DataFrame(vcov, index=table.index, columns=table.index), att_gt=att_gt,
-                       scores=self._scores(terms, simple_inf), permuted=self._permuter(weights[0]))
+                       scores=self._scores(terms, simple_inf), permuted=self._permuter(weights[0]),
+                       regression=self._regression(weights[0]))
         for name, value in updates.items():
             object.__setattr__(self, name, value)
         return self
@@ -400,6 +438,17 @@ class AttgtResult(EstimationResult):
         cells = self.cells
         return partial(_permuted_effects, delta=self.delta, cohort=cells["cohort"].to_numpy(float),
                        year=cells["year"].to_numpy(float), base=cells["base_year"].to_numpy(float),
+                       never_only=self.settings.control_group == "never_treated",
+                       anticipation=self.settings.anticipation, weights=np.asarray(weights, float))
+
+    def _regression(self, weights: np.ndarray):
+        """The effect as a combination of the cells' 2x2 regressions, stacked (no covariates only)."""
+        if self.delta is None:
+            return None
+        cells = self.cells
+        return partial(_stacked_cells, delta=self.delta, cohort=cells["cohort"].to_numpy(float),
+                       year=cells["year"].to_numpy(float), base=cells["base_year"].to_numpy(float),
+                       units=self.unit_cohorts, clusters=self.unit_clusters, labels=self.cluster_labels,
                        never_only=self.settings.control_group == "never_treated",
                        anticipation=self.settings.anticipation, weights=np.asarray(weights, float))
 
@@ -507,6 +556,7 @@ class AttgtResult(EstimationResult):
                 method=f"{self.method}; event-time aggregation", effect=("overall",),
                 scores=self._scores(["overall"], influence[:, k:]) if has_overall else None,
                 permuted=self._permuter(effect_w) if has_overall else None,
+                regression=self._regression(effect_w) if has_overall else None,
                 reference=-1 - settings.anticipation, overall=overall[COLUMNS],
                 overall_estimand="mean of the post-period event-time effects (R did's dynamic overall ATT)",
                 **common)
@@ -516,7 +566,8 @@ class AttgtResult(EstimationResult):
         return EstimationResult(
             table=table, vcov=pd.DataFrame(self._vcov(influence), index=terms, columns=terms),
             method=f"{self.method}; {kind} aggregation", effect=(effect,),
-            scores=self._scores([effect], influence[:, -1]), permuted=self._permuter(weights[-1]), **common)
+            scores=self._scores([effect], influence[:, -1]), permuted=self._permuter(weights[-1]),
+            regression=self._regression(weights[-1]), **common)
 
     # ------------------------------------------------------------- display
     def to_frame(self) -> pd.DataFrame:

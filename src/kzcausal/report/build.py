@@ -3,7 +3,8 @@
 ``build_report`` runs paper 002's 2x2 as published, TWFE with clustered errors, the staggered
 ATT(g,t), CS and Sun-Abraham event studies, the pre-trend test with its power, HonestDiD
 sensitivity with breakdown values, the Bacon decomposition, placebo in time, exact
-randomization inference, the wild cluster bootstrap and leave-one-region-out, then paper 000's
+randomization inference and the wild cluster bootstrap (on TWFE and on the Callaway-Sant'Anna
+ATT) and leave-one-region-out, then paper 000's
 factor models and the hierarchical elasticities. A check the design cannot support is stated in
 the report and the rest still run.
 """
@@ -317,10 +318,18 @@ def build_report(
         res["ri"] = dx.randomization_inference(needs_fit(), progress=False)
         sec.html.append(_pre(res["ri"].summary()))
         sec.figures.append(_figure(res["ri"].plot()))
+        if "att" in res:  # the heterogeneity-robust estimate, through the same check
+            res["ri_cs"] = dx.randomization_inference(res["att"], progress=False)
+            sec.html.append(_pre(res["ri_cs"].summary()))
 
     def bootstrap(sec):
         res["wcb"] = dx.wild_cluster_bootstrap(needs_fit(), n_boot=9999, random_seed=random_seed)
         sec.html.append(_pre(res["wcb"].summary()))
+        if "att" in res:
+            exact = res["att"].n_clusters <= 17
+            res["wcb_cs"] = dx.wild_cluster_bootstrap(res["att"], n_boot="exact" if exact else 9999,
+                                                      random_seed=random_seed)
+            sec.html.append(_pre(res["wcb_cs"].summary()))
 
     def leave_out(sec):
         res["loo"] = dx.leave_one_out(needs_fit())
@@ -383,12 +392,12 @@ def _verdict(res: dict, spec: ReportSpec) -> list[str]:
     out = []
     fit = res.get("twfe")
     if fit is not None:
-        row = fit.table.iloc[-1]
+        row = fit.effect_table().iloc[0]
         sign = "positive" if row["estimate"] > 0 else "negative"
         out.append(f"DID estimate on {spec.outcome}: {row['estimate']:.4f} ({sign}).")
         checks = []
         if "ols" in res:
-            checks.append(("paper 002's OLS errors", res["ols"].table.iloc[-1]["p_value"]))
+            checks.append(("paper 002's OLS errors", res["ols"].effect_table()["p_value"].iloc[0]))
         checks.append(("region-clustered errors", row["p_value"]))
         if "wcb" in res:
             checks.append(("wild cluster bootstrap", res["wcb"].p_value))
@@ -397,6 +406,16 @@ def _verdict(res: dict, spec: ReportSpec) -> list[str]:
         for name, p in checks:
             mark = "significant" if p < 0.05 else "NOT significant"
             out.append(f"{mark} at 5% with {name} (p = {_fmt_p(p)}).")
+    if "att" in res:
+        row = res["att"].effect_table().iloc[0]
+        checks = [("influence-function errors", row["p_value"])]
+        if "wcb_cs" in res:
+            checks.append(("the wild (score) bootstrap", res["wcb_cs"].p_value))
+        if "ri_cs" in res:
+            checks.append(("exact randomization inference", res["ri_cs"].p_value))
+        marks = "; ".join(f"{'significant' if p < 0.05 else 'NOT significant'} with {name} (p = {_fmt_p(p)})"
+                          for name, p in checks)
+        out.append(f"Callaway-Sant'Anna ATT (heterogeneity-robust): {row['estimate']:.4f}; {marks}.")
     if "pretrend" in res:
         p = res["pretrend"].p_value
         out.append(f"pre-trends: parallel trends REJECTED (joint Wald p = {_fmt_p(p)})." if p < 0.05 else
@@ -419,7 +438,7 @@ def _verdict(res: dict, spec: ReportSpec) -> list[str]:
                    + (" -- a warning sign." if bad else "."))
     if "loo" in res and fit is not None:
         est = res["loo"].table["estimate"]
-        same = int((np.sign(est) == np.sign(fit.table.iloc[-1]["estimate"])).sum())
+        same = int((np.sign(est) == np.sign(fit.effect_estimate)).sum())
         out.append(f"leave one region out: the sign holds in {same} of {len(est)} fits "
                    f"(estimates {est.min():.4f} to {est.max():.4f}).")
     if "elasticity" in res:

@@ -161,20 +161,22 @@ def regression_table(
 
 
 def _footer(result) -> dict[str, str]:
+    """Footer rows asked of the result itself: sample, clusters, absorbed effects, errors."""
     spec = getattr(result, "spec", {}) or {}
-    estimator = spec.get("estimator", "")
     out = {}
     if getattr(result, "n_obs", None):
         out["Observations"] = f"{result.n_obs:,}"
     if getattr(result, "n_clusters", None):
-        out["Clusters (regions)"] = str(result.n_clusters)
-    fixed = spec.get("fixed_effects", estimator in ("twfe", "event_study", "staggered_did"))
-    if estimator:
-        out["Region FE"] = "Yes" if fixed or estimator == "twfe" else "No"
-        out["Year FE"] = out["Region FE"]
-    if spec.get("cov"):
-        out["Errors"] = {"ols": "OLS", "robust": "robust", "cluster": "clustered by region"}.get(spec["cov"],
-                                                                                                 str(spec["cov"]))
+        out["Clusters"] = f"{result.n_clusters} ({getattr(result, 'cluster', None) or 'region'})"
+    absorbed = getattr(result, "fixed_effects", None)
+    if absorbed is not None:
+        out["Region FE"] = "Yes" if "region" in absorbed else "No"
+        out["Year FE"] = "Yes" if "year" in absorbed else "No"
+    cov = spec.get("cov")
+    if getattr(result, "cluster", None) and spec.get("ssc"):
+        out["Errors"] = f"clustered by {result.cluster} (ssc={spec['ssc']})"
+    elif cov:
+        out["Errors"] = {"ols": "OLS", "robust": "robust"}.get(cov, str(cov))
     if hasattr(result, "r_squared"):
         out["R²"] = f"{result.r_squared:.3f}"
     return out

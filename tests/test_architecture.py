@@ -1,0 +1,101 @@
+"""ARCHITECTURE.md stays true: its inventories match the code, every estimator returns the common
+result, every check accepts one, and no check asks which estimator made a result."""
+
+import ast
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+import kzcausal as kz
+from kzcausal.results import CheckResult, EstimationResult, EventStudyResult
+
+ROOT = Path(__file__).resolve().parents[1]
+MAP = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+
+
+def inventory(name):
+    block = re.search(rf"<!-- {name} -->(.*?)<!-- /{name} -->", MAP, re.S).group(1)
+    return re.findall(r"^- `(\w+)` \(`([\w/.]+)`", block, re.M)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    data, _ = kz.simulate_panel(n_regions=8, years=range(2009, 2017), cohorts={2012: 2, 2014: 1}, random_seed=3)
+    return data
+
+
+def call_estimator(name, panel):
+    regions = panel.to_frame().groupby("region")["first_treated"].first().dropna().index.tolist()
+    calls = {
+        "did_2x2": lambda: kz.did_2x2(panel, "outcome", regions[:2], 2012, fixed_effects=True, cov="cluster"),
+        "twfe": lambda: kz.twfe(panel, "outcome", "treated"),
+        "staggered_did": lambda: kz.staggered_did(panel, "outcome", "first_treated"),
+        "event_study": lambda: kz.event_study(panel, "outcome", "first_treated", method="sun_abraham"),
+        "bayesian_event_study": lambda: kz.bayesian_event_study(panel, "outcome", "first_treated", draws=50,
+                                                                tune=50, chains=1, progress=False, random_seed=1),
+    }
+    return calls[name]()
+
+
+def test_inventories_name_real_public_functions_in_the_files_given():
+    for name, path in inventory("estimators") + inventory("checks"):
+        assert hasattr(kz, name), f"{name} is in ARCHITECTURE.md but not exported by kzcausal"
+        source = (ROOT / "src" / "kzcausal" / path).read_text(encoding="utf-8")
+        assert f"def {name}(" in source, f"{name} is not defined in {path}"
+
+
+def test_every_public_function_returning_a_result_is_in_the_inventory():
+    listed = {n for n, _ in inventory("estimators") + inventory("checks")}
+    for path in (ROOT / "src" / "kzcausal").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_") and node.returns is not None:
+                returns = ast.unparse(node.returns)
+                if returns in ("EstimationResult", "EventStudyResult", "AttgtResult", "BayesianEventStudyResult"):
+                    assert node.name in listed, f"{path.name}: {node.name} returns {returns}; list it in ARCHITECTURE.md"
+
+
+@pytest.mark.parametrize("name", [n for n, _ in inventory("estimators")])
+def test_every_estimator_returns_the_common_result_and_every_check_accepts_it(name, panel):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = call_estimator(name, panel)
+    assert isinstance(result, EstimationResult)
+    assert result.effect and result.data is not None and result.refitter is not None
+    assert set(result.to_frame().columns) >= {"term", "estimate", "std_error", "ci_low", "ci_high", "p_value"}
+    checks = [kz.leave_one_out, lambda r: kz.placebo_in_time(r, shifts=[1])]
+    if name != "bayesian_event_study":  # re-fits of MCMC are allowed, but slow: one check is enough here
+        checks += [lambda r: kz.randomization_inference(r, progress=False), kz.wild_cluster_bootstrap]
+    else:
+        checks = checks[1:]
+    if isinstance(result, EventStudyResult):
+        checks += [kz.pretrend_test]
+    for check in checks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outcome = check(result)
+        assert isinstance(outcome, CheckResult) and outcome.summary()
+
+
+def test_no_check_asks_which_estimator_made_a_result():
+    for path in (ROOT / "src" / "kzcausal" / "diagnostics").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert 'spec["estimator"]' not in text and "spec.get(\"estimator\"" not in text, path.name
+        assert "read_panel" not in text, f"{path.name} re-reads a panel; checks use result.refit"
+
+
+def test_layers_do_not_import_upwards():
+    src = ROOT / "src" / "kzcausal"
+    for folder, forbidden in (("did", ("diagnostics", "report")), ("bayes", ("diagnostics", "report")),
+                              ("diagnostics", ("report", "did.classic", "did.staggered", "did.event_study")),
+                              ("panel", ("did", "diagnostics", "report", "bayes"))):
+        for path in (src / folder).glob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    module = node.module
+                    assert not any(module == f or module.startswith(f + ".") or module.endswith("." + f)
+                                   for f in forbidden), f"{folder}/{path.name} imports {module}"
+    assert "results" in [p.stem for p in src.glob("*.py")]
