@@ -3,8 +3,9 @@
 Simulation under the null (no effect): 17 regions, 2009-2023, six treated from 2014, region and
 year effects, AR(1) errors within region (rho = 0.5) whose scale differs across regions. Each
 replication draws a new outcome and re-estimates through ``result.refit`` (same rows, same
-design), then tests the effect at 5% with: the estimator's analytic p-value, the score wild
-bootstrap with all 2^17 Rademacher sign vectors, and exact randomization inference. The Monte
+design), then tests the effect at 5% with: the estimator's analytic p-value, the wild cluster
+bootstrap (WCR of the effect's regression form, 999 Rademacher draws; a bootstrap test with
+alpha (B + 1) an integer keeps its level), and, with --ri, exact randomization inference. The Monte
 Carlo standard error of a 5% rejection rate over R replications is sqrt(0.05 x 0.95 / R).
 
     .venv/bin/python benchmarks/bootstrap_size.py --reps 2000
@@ -25,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--draws", type=int, default=999, help="bootstrap draws per test (alpha (B + 1) integer)")
     parser.add_argument("--ri", action="store_true", help="also exact randomization inference (CS only)")
     args = parser.parse_args()
     panel, _ = kz.simulate_panel(n_regions=17, years=range(2009, 2024), cohorts={2014: 6}, effect=0.0,
@@ -56,7 +58,7 @@ def main() -> None:
                 fresh = data.assign(outcome=[outcome[(r, yr)] for r, yr in zip(data["region"], data["year"])])
                 fit = result.refit(fresh)
                 rejections[name]["analytic"].append(fit.effect_table()["p_value"].iloc[0] < 0.05)
-                boot = kz.wild_cluster_bootstrap(fit, n_boot="exact")
+                boot = kz.wild_cluster_bootstrap(fit, n_boot=args.draws, random_seed=rep)
                 rejections[name]["wild bootstrap"].append(boot.p_value < 0.05)
                 if args.ri and name == "CS simple ATT":
                     rejections[name]["randomization"].append(kz.randomization_inference(fit).p_value < 0.05)

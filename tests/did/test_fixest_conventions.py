@@ -111,3 +111,25 @@ def test_cluster_must_be_a_coarser_column(staggered):
     coarse = kz.did_2x2(panel, "outcome", [r for r in panel.regions[:5]], 2014, fixed_effects=True, cov="cluster",
                         cluster="macro")
     assert coarse.n_clusters == 6 and coarse.cluster == "macro" and coarse.scores.shape == (6, 1)
+
+
+def test_dynamic_twfe_with_covariates_equals_fixest(staggered):
+    panel, frame = staggered
+    e = (frame["year"] - frame["first_treated"]).clip(-3, 4)
+    times = sorted(int(k) for k in e.dropna().unique() if k != -1)
+    X = pd.DataFrame({f"e{k}".replace("-", "m"): (e == k).astype(float) for k in times}, index=frame.index)
+    ref = pf.feols("outcome ~ " + " + ".join([*X.columns, "x"]) + " | region + year", data=pd.concat([frame, X], axis=1),
+                   vcov={"CRV1": "region"})
+    ours = kz.event_study(panel, "outcome", "first_treated", method="twfe", leads=3, lags=4, covariates=["x"])
+    np.testing.assert_allclose(ours.table["estimate"], ref.coef()[X.columns].to_numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.table["std_error"], ref.se()[X.columns].to_numpy(), rtol=1e-8)
+
+
+def test_the_bootstrap_clusters_as_the_result(staggered):
+    panel, _ = staggered
+    for result in (kz.twfe(panel, "outcome", "treated", cluster="macro"),
+                   kz.event_study(panel, "outcome", "first_treated", method="sun_abraham", cluster="macro"),
+                   kz.staggered_did(panel, "outcome", "first_treated", cluster="macro")):
+        boot = kz.wild_cluster_bootstrap(result, n_boot="exact")
+        assert boot.n_boot == 2**6 and any("only 6 clusters" in c for c in boot.caveats)
+        assert result.n_clusters == 6 and result.scores.shape[0] == 6

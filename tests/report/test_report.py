@@ -33,8 +33,14 @@ def test_bundled_report_is_self_contained_with_tables_and_verdict(fast_report):
     # the verdict's numbers are the results' own
     ri = fast_report.results["ri"]
     assert any(f"exact randomization inference (p = {ri.p_value:.3f})" in v for v in fast_report.verdict)
-    twfe = fast_report.results["twfe"].table.iloc[-1]
+    twfe = fast_report.results["twfe"].effect_table().iloc[0]
     assert f"{twfe['estimate']:.4f}" in fast_report.verdict[0]
+    # the heterogeneity-robust estimate gets the same few-cluster checks, and the verdict says so
+    att, wcb, ri_cs = (fast_report.results[k] for k in ("att", "wcb_cs", "ri_cs"))
+    line = next(v for v in fast_report.verdict if v.startswith("Callaway-Sant'Anna ATT"))
+    assert f"{att.effect_estimate:.4f}" in line and f"p = {ri_cs.p_value:.3f}" in line
+    assert f"wild cluster bootstrap (WCR) (p = {wcb.p_value:.3f})" in line
+    assert ri_cs.n_assignments == 12_376 and wcb.n_boot == 2**17
     assert fast_report.timings.sum() < 60
 
 

@@ -168,7 +168,8 @@ def _pre(text: str) -> str:
 
 
 def _fmt_p(p: float) -> str:
-    return "n/a" if not np.isfinite(p) else f"{p:.3f}" if p >= 0.001 else "< 0.001"
+    """``p = 0.012``, ``p < 0.001`` or ``p n/a``."""
+    return "p n/a" if not np.isfinite(p) else f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
 
 
 class _Run:
@@ -405,21 +406,21 @@ def _verdict(res: dict, spec: ReportSpec) -> list[str]:
             checks.append(("exact randomization inference", res["ri"].p_value))
         for name, p in checks:
             mark = "significant" if p < 0.05 else "NOT significant"
-            out.append(f"{mark} at 5% with {name} (p = {_fmt_p(p)}).")
+            out.append(f"{mark} at 5% with {name} ({_fmt_p(p)}).")
     if "att" in res:
         row = res["att"].effect_table().iloc[0]
         checks = [("influence-function errors", row["p_value"])]
         if "wcb_cs" in res:
-            checks.append(("the wild (score) bootstrap", res["wcb_cs"].p_value))
+            checks.append((f"the wild cluster bootstrap ({res['wcb_cs'].kind})", res["wcb_cs"].p_value))
         if "ri_cs" in res:
             checks.append(("exact randomization inference", res["ri_cs"].p_value))
-        marks = "; ".join(f"{'significant' if p < 0.05 else 'NOT significant'} with {name} (p = {_fmt_p(p)})"
+        marks = "; ".join(f"{'significant' if p < 0.05 else 'NOT significant'} with {name} ({_fmt_p(p)})"
                           for name, p in checks)
         out.append(f"Callaway-Sant'Anna ATT (heterogeneity-robust): {row['estimate']:.4f}; {marks}.")
     if "pretrend" in res:
         p = res["pretrend"].p_value
-        out.append(f"pre-trends: parallel trends REJECTED (joint Wald p = {_fmt_p(p)})." if p < 0.05 else
-                   f"pre-trends: no evidence against parallel trends (joint Wald p = {_fmt_p(p)}); a passed test "
+        out.append(f"pre-trends: parallel trends REJECTED (joint Wald {_fmt_p(p)})." if p < 0.05 else
+                   f"pre-trends: no evidence against parallel trends (joint Wald {_fmt_p(p)}); a passed test "
                    "can still miss trends that bias the estimate, see its power.")
     for key, name in (("honest_rm", "Mbar (relative magnitudes)"), ("honest_sd", "M (smoothness)")):
         if key in res:
