@@ -40,6 +40,16 @@ print(dx.placebo_in_time(fit, shifts=[1, 2, 3]).summary(), "\n")
 print(dx.bacon_decomposition(panel, "outcome", "treated").summary(), "\n")
 print(dx.leave_one_out(fit).summary(), "\n")
 
+# --- the same few-cluster checks on the heterogeneity-robust estimators: any result, any check
+for result in (kz.staggered_did(panel, "outcome", "first_treated"), es,
+               kz.event_study(panel, "outcome", "first_treated", method="sun_abraham", leads=4, lags=5)):
+    print(result.method)
+    print(result.effect_table().round(4).to_string())
+    print(dx.wild_cluster_bootstrap(result, n_boot=9999, random_seed=1).summary())
+    # CS is re-assigned in one vectorized pass; Sun-Abraham is re-fitted per assignment, so sample 999
+    print(dx.randomization_inference(result, assignments="exact" if result.permuted else 999, random_seed=1,
+                                     progress=False).summary(), "\n")
+
 # --- the Bayesian event study: cohort pooling, AR(1) errors
 draws = dict(draws=200, tune=200, chains=2) if fast else dict(draws=1000, tune=1000, chains=4)
 with warnings.catch_warnings():

@@ -91,14 +91,44 @@ class RegressionForm:
     project: Callable[[np.ndarray], np.ndarray]
 
 
+def _interval_plot(table: pd.DataFrame, ax=None):
+    """Estimates (points) and intervals (lines), one row per term, zero marked; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.5 + 0.4 * len(table)))
+    y = np.arange(len(table))[::-1]
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.hlines(y, table["ci_low"], table["ci_high"], color="C0")
+    ax.plot(table["estimate"], y, "o", color="C0")
+    ax.set_yticks(y, [str(t) for t in table.index])
+    return ax
+
+
 def _tidy(table: pd.DataFrame, method: str) -> pd.DataFrame:
     frame = table.reindex(columns=COLUMNS).rename_axis("term").reset_index()
     frame["term"] = frame["term"].astype(str)
     return frame.assign(method=method)
 
 
+class _Table:
+    """What every result and check with a ``table`` of estimates answers the same way."""
+
+    table: pd.DataFrame
+
+    @property
+    def params(self) -> pd.Series:
+        """Point estimates by term."""
+        return self.table["estimate"].copy()
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Standard errors by term."""
+        return self.table["std_error"].copy()
+
+
 @dataclass(frozen=True, eq=False)
-class EstimationResult:
+class EstimationResult(_Table):
     """Estimates of one specification, with their covariance and everything checks need.
 
     Attributes
@@ -155,16 +185,6 @@ class EstimationResult:
 
     # ------------------------------------------------------------- the numbers
     @property
-    def params(self) -> pd.Series:
-        """Point estimates by term."""
-        return self.table["estimate"].copy()
-
-    @property
-    def std_errors(self) -> pd.Series:
-        """Standard errors by term."""
-        return self.table["std_error"].copy()
-
-    @property
     def outcome(self) -> str:
         return str(self.spec.get("outcome", ""))
 
@@ -220,10 +240,14 @@ class EstimationResult:
             raise SpecificationError(f"refit: the rows lack column(s) {missing}; they need the layout of "
                                      f"result.data ({list(self.rows().columns)}).")
         if cohorts is not None:
-            mapped = pd.Series(cohorts, dtype=float).reindex(rows["region"].unique())
-            if mapped.isna().all() and len(pd.Series(cohorts)) and not pd.Series(cohorts).isna().all():
-                raise SpecificationError("refit(cohorts=...): none of its regions are in the rows.")
-            rows = rows.assign(cohort=rows["region"].map(mapped.fillna(np.inf)).to_numpy(float))
+            given = pd.Series(cohorts, dtype=float)
+            unknown = [r for r in given.index if r not in set(rows["region"])]
+            if unknown:
+                raise SpecificationError(f"refit(cohorts=...): region(s) {unknown[:5]} are not in the rows; their "
+                                         f"regions: {list(pd.unique(rows['region']))}.")
+            # regions not named are never treated
+            mapped = given.reindex(pd.unique(rows["region"])).fillna(np.inf)
+            rows = rows.assign(cohort=rows["region"].map(mapped).to_numpy(float))
         return self.refitter(rows, outcome)
 
     # ------------------------------------------------------------- display
@@ -258,15 +282,7 @@ class EstimationResult:
 
     def plot(self, ax=None):
         """Coefficient plot (estimate and confidence interval by term); returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.5 + 0.4 * len(self.table)))
-        y = np.arange(len(self.table))[::-1]
-        ax.axvline(0, color="0.5", lw=0.8)
-        ax.hlines(y, self.table["ci_low"], self.table["ci_high"], color="C0")
-        ax.plot(self.table["estimate"], y, "o", color="C0")
-        ax.set_yticks(y, [str(t) for t in self.table.index])
+        ax = _interval_plot(self.table, ax)
         alpha = float(self.spec.get("alpha", 0.05) or 0.05)
         ax.set_xlabel(f"estimate ({1 - alpha:.0%} CI)")
         ax.set_title(self.method, fontsize="small")
@@ -301,10 +317,14 @@ class EventStudyResult(EstimationResult):
         return _tidy(pd.concat([table[COLUMNS], self.effect_table()]), self.method)
 
     def summary(self) -> str:
+        """The event-time table, then the overall effect with what it averages."""
+        return super().summary().replace("\n\n" + self.effect_table().to_string(float_format=lambda x: f"{x:.4f}"),
+                                         "", 1) + self._overall_line()
+
+    def _overall_line(self) -> str:
         row = self.overall
-        text = super().summary()
-        return text + (f"\n\noverall ({self.overall_estimand}): {row['estimate']:.4f} "
-                       f"(se {row['std_error']:.4f}) [{row['ci_low']:.4f}, {row['ci_high']:.4f}]")
+        return (f"\n\noverall ({self.overall_estimand}): {row['estimate']:.4f} "
+                f"(se {row['std_error']:.4f}) [{row['ci_low']:.4f}, {row['ci_high']:.4f}]")
 
     def to_xarray(self) -> xr.Dataset:
         ds = xr.Dataset({c: ("event_time", self.table[c].to_numpy(float)) for c in COLUMNS},
@@ -341,7 +361,7 @@ class EventStudyResult(EstimationResult):
 
 
 @dataclass(frozen=True, eq=False)
-class CheckResult:
+class CheckResult(_Table):
     """What every check returns: a tidy ``table``, the checked result, the method and caveats.
 
     Subclasses add their own numbers (a randomization distribution, robust intervals ...);
@@ -352,14 +372,6 @@ class CheckResult:
     method: str
     caveats: tuple[str, ...] = ()
     result: EstimationResult | None = field(default=None, repr=False)
-
-    @property
-    def params(self) -> pd.Series:
-        return self.table["estimate"].copy()
-
-    @property
-    def std_errors(self) -> pd.Series:
-        return self.table["std_error"].copy()
 
     def to_frame(self) -> pd.DataFrame:
         return _tidy(self.table, self.method)
@@ -374,17 +386,9 @@ class CheckResult:
 
     def plot(self, ax=None):
         """Estimates with intervals by row, the checked result's effect marked; returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.5 + 0.35 * len(self.table)))
-        y = np.arange(len(self.table))[::-1]
-        ax.axvline(0, color="0.5", lw=0.8)
-        ax.hlines(y, self.table["ci_low"], self.table["ci_high"], color="C0")
-        ax.plot(self.table["estimate"], y, "o", color="C0")
+        ax = _interval_plot(self.table, ax)
         if self.result is not None and self.result.effect:
             ax.axvline(self.result.effect_estimate, color="C3", ls="--", lw=1, label="full-sample estimate")
             ax.legend(fontsize="small")
-        ax.set_yticks(y, [str(t) for t in self.table.index])
         ax.set_title(self.method, fontsize="small")
         return ax

@@ -130,8 +130,6 @@ def test_bad_requests():
     result = kz.did_2x2(panel, "outcome", truth.first_treated.dropna().index, 2014)
     with pytest.raises(SpecificationError, match="fixed-effects"):
         randomization_inference(result, statistic="t")
-    with pytest.raises(SpecificationError, match="impose_null"):
-        wild_cluster_bootstrap(kz.staggered_did(panel, "outcome", "first_treated"), impose_null=True)
     with pytest.raises(SpecificationError, match="assignments"):
         randomization_inference(result, assignments=0)
     big, t2 = kz.simulate_panel(n_regions=40, cohorts={2014: 20}, random_seed=1)

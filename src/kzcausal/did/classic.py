@@ -275,7 +275,7 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
                               alpha=alpha, df=df)
     notes = few_cluster_notes(g, int(rows.loc[d == 1, "region"].nunique()), clustered=cov == "cluster")
     cluster_name = spec.get("cluster") or "region"
-    codes = pd.factorize(clusters.to_numpy())[1]
+    labels = pd.factorize(clusters.to_numpy())[1]
     return EstimationResult(
         table=table,
         vcov=vcov,
@@ -289,7 +289,7 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
         fixed_effects=("region", "year"),
         caveats=tuple(notes),
         data=rows,
-        scores=pd.DataFrame({treatment: scores[:, 0]}, index=pd.Index(codes, name="cluster")),
+        scores=pd.DataFrame({treatment: scores[:, 0]}, index=pd.Index(labels, name="cluster")),
         refitter=partial(_refit_twfe, treatment=treatment, covariates=covariates, cov=cov, ssc=ssc, alpha=alpha,
                          spec=spec),
         linear=LinearDesign("two_way", covariates=covariates),

@@ -431,26 +431,23 @@ class AttgtResult(EstimationResult):
         se = np.where(se > 1e-12 * np.maximum(1.0, np.abs(estimates)), se, np.nan)
         return coefficient_table(pd.Series(estimates), pd.Series(se), alpha=self.settings.alpha, critical=critical)
 
+    def _cell_arguments(self, weights: np.ndarray) -> dict:
+        """What the shortcuts need about the cells: unit changes, cohort, year, base year, control rule."""
+        cells = self.cells
+        return dict(delta=self.delta, cohort=cells["cohort"].to_numpy(float), year=cells["year"].to_numpy(float),
+                    base=cells["base_year"].to_numpy(float), never_only=self.settings.control_group == "never_treated",
+                    anticipation=self.settings.anticipation, weights=np.asarray(weights, float))
+
     def _permuter(self, weights: np.ndarray):
         """The fast reassignment shortcut (no covariates: cells are differences of group means)."""
-        if self.delta is None:
-            return None
-        cells = self.cells
-        return partial(_permuted_effects, delta=self.delta, cohort=cells["cohort"].to_numpy(float),
-                       year=cells["year"].to_numpy(float), base=cells["base_year"].to_numpy(float),
-                       never_only=self.settings.control_group == "never_treated",
-                       anticipation=self.settings.anticipation, weights=np.asarray(weights, float))
+        return None if self.delta is None else partial(_permuted_effects, **self._cell_arguments(weights))
 
     def _regression(self, weights: np.ndarray):
         """The effect as a combination of the cells' 2x2 regressions, stacked (no covariates only)."""
         if self.delta is None:
             return None
-        cells = self.cells
-        return partial(_stacked_cells, delta=self.delta, cohort=cells["cohort"].to_numpy(float),
-                       year=cells["year"].to_numpy(float), base=cells["base_year"].to_numpy(float),
-                       units=self.unit_cohorts, clusters=self.unit_clusters, labels=self.cluster_labels,
-                       never_only=self.settings.control_group == "never_treated",
-                       anticipation=self.settings.anticipation, weights=np.asarray(weights, float))
+        return partial(_stacked_cells, units=self.unit_cohorts, clusters=self.unit_clusters,
+                       labels=self.cluster_labels, **self._cell_arguments(weights))
 
     # ------------------------------------------------------------- aggregation
     def _weights(self, kind: str, min_e, max_e) -> tuple[list, np.ndarray, np.ndarray]:
