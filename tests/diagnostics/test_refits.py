@@ -1,7 +1,6 @@
 """Placebo in time and leave-one-out, against direct re-fits and noiseless truth."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import pyfixest as pf
 
