@@ -32,7 +32,8 @@ from scipy import stats
 
 from .errors import SpecificationError
 
-__all__ = ["EstimationResult", "EventStudyResult", "CheckResult", "LinearDesign", "RegressionForm", "coefficient_table", "COLUMNS"]
+__all__ = ["EstimationResult", "EventStudyResult", "CheckResult", "LinearDesign", "RegressionForm",
+           "coefficient_table", "COLUMNS"]
 
 #: The tidy columns every result and check reports (``to_frame`` adds ``term`` and ``method``).
 COLUMNS = ["estimate", "std_error", "ci_low", "ci_high", "p_value"]
@@ -199,11 +200,6 @@ class EstimationResult(_Table):
         """The headline effect's point estimate."""
         return float(self.effect_table()["estimate"].iloc[0])
 
-    @property
-    def regions(self) -> list[str]:
-        """Regions in the estimation rows, in order of appearance."""
-        return list(pd.unique(self.rows()["region"]))
-
     def region_cohorts(self) -> pd.Series:
         """Each region's first treated year in the estimation rows (``inf``: never treated)."""
         rows = self.rows()
@@ -241,12 +237,13 @@ class EstimationResult(_Table):
                                      f"result.data ({list(self.rows().columns)}).")
         if cohorts is not None:
             given = pd.Series(cohorts, dtype=float)
-            unknown = [r for r in given.index if r not in set(rows["region"])]
+            regions = pd.unique(rows["region"])
+            unknown = given.index.difference(regions).tolist()
             if unknown:
                 raise SpecificationError(f"refit(cohorts=...): region(s) {unknown[:5]} are not in the rows; their "
-                                         f"regions: {list(pd.unique(rows['region']))}.")
+                                         f"regions: {list(regions)}.")
             # regions not named are never treated
-            mapped = given.reindex(pd.unique(rows["region"])).fillna(np.inf)
+            mapped = given.reindex(regions).fillna(np.inf)
             rows = rows.assign(cohort=rows["region"].map(mapped).to_numpy(float))
         return self.refitter(rows, outcome)
 

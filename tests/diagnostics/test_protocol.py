@@ -214,7 +214,8 @@ def test_checks_explain_what_they_cannot_do(frames):
 
 
 def test_regression_wcr_equals_the_verified_fwl_wcr_on_twfe():
-    """The general WCR (effect = R'beta in a regression form) reduces to the FWL WCR (= wildboottest) for TWFE."""
+    """A regression form built here (linearmodels' two-way demeaning) gives the WCR of TWFE's own FWL form
+    (dummies partialled out by least squares; = wildboottest)."""
     from linearmodels.panel.data import PanelData
 
     from kzcausal.diagnostics.inference import _regression_bootstrap
@@ -237,6 +238,6 @@ def test_regression_wcr_equals_the_verified_fwl_wcr_on_twfe():
                                regression=lambda: form)
     for impose_null in (True, False):
         fwl = kz.wild_cluster_bootstrap(result, n_boot="exact", impose_null=impose_null)
-        wcr = _regression_bootstrap(general, "rademacher", "exact", impose_null, 0.05, None)
+        wcr = _regression_bootstrap(general, form, "rademacher", "exact", impose_null, 0.05, None)
         assert wcr.p_value == pytest.approx(fwl.p_value, abs=1e-12)
         assert (wcr.ci_low, wcr.ci_high) == pytest.approx((fwl.ci_low, fwl.ci_high), abs=1e-7)

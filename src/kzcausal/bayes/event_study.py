@@ -104,8 +104,7 @@ def bayesian_event_study(
     if not effect_scale > 0:
         raise SpecificationError(f"effect_scale must be positive; got {effect_scale}.")
     _check_sampler(sampler)
-    rows = DIDDesign.panel_rows(panel, outcome, first_treated).rename(columns={"first_treated": "cohort"})
-    rows["cohort"] = rows["cohort"].fillna(np.inf)
+    rows = DIDDesign.panel_rows(panel, outcome, first_treated)
     settings = dict(leads=leads, lags=lags, prior=prior, effect_scale=effect_scale, draws=draws, tune=tune,
                     chains=chains, target_accept=target_accept, sampler=sampler, interval=interval,
                     random_seed=random_seed, progress=progress)
@@ -116,13 +115,10 @@ def _fit_bayesian_event_study(rows: pd.DataFrame, outcome: str, *, leads, lags, 
                               chains, target_accept, sampler, interval, random_seed, progress
                               ) -> BayesianEventStudyResult:
     """The Bayesian event study on estimation rows ``region, year, <outcome>, cohort`` (inf: never)."""
+    settings = {k: v for k, v in locals().items() if k not in ("rows", "outcome")}  # what a re-fit repeats
     import pymc as pm
 
-    settings = dict(leads=leads, lags=lags, prior=prior, effect_scale=effect_scale, draws=draws, tune=tune,
-                    chains=chains, target_accept=target_accept, sampler=sampler, interval=interval,
-                    random_seed=random_seed, progress=progress)
-    design = DIDDesign.from_frame(rows.rename(columns={"cohort": "first_treated"}), outcome,
-                                  control_group="never_treated")
+    design = DIDDesign.from_frame(rows, outcome, control_group="never_treated")
     data = design.data.reset_index(drop=True)
     regions, years = sorted(data["region"].unique()), sorted(data["year"].unique())
     if len(data) != len(regions) * len(years) or np.any(np.diff(years) != 1):
@@ -203,8 +199,6 @@ def _fit_bayesian_event_study(rows: pd.DataFrame, outcome: str, *, leads, lags, 
     overall_row = pd.Series({"estimate": float(overall_draws.mean()), "std_error": float(overall_draws.std(ddof=1)),
                              "ci_low": float(np.quantile(overall_draws, lo)),
                              "ci_high": float(np.quantile(overall_draws, hi)), "p_value": np.nan})[COLUMNS]
-    result_rows = data.rename(columns={"first_treated": "cohort"})
-    result_rows["cohort"] = result_rows["cohort"].fillna(np.inf)
     result = BayesianEventStudyResult(
         table=table, vcov=vcov,
         method=f"Bayesian event study (cohort effects pooled, {prior.replace('_', ' ')} prior, AR(1) errors), "
@@ -213,13 +207,10 @@ def _fit_bayesian_event_study(rows: pd.DataFrame, outcome: str, *, leads, lags, 
         spec=dict(estimator="bayesian_event_study", outcome=outcome, leads=leads, lags=lags, reference=-1,
                   prior=prior, effect_scale=effect_scale, draws=draws, tune=tune, chains=chains, sampler=sampler,
                   random_seed=random_seed, base_period="universal", alpha=1 - interval),
-        n_obs=len(data), n_clusters=n_regions, cluster="region", caveats=design.notes, data=result_rows,
-        refitter=partial(_refit_bayesian_event_study, settings=settings), reference=-1,
+        n_obs=len(data), n_clusters=n_regions, cluster="region", caveats=design.notes,
+        data=DIDDesign.estimation_rows(data),
+        refitter=partial(_fit_bayesian_event_study, **settings), reference=-1,
         overall=overall_row, overall_estimand="posterior mean of the average post-period event-time effect",
         idata=idata, diagnostics=diagnostics, divergences=divergences, max_treedepth_hits=depth_hits)
     _warn_if_not_converged(result)
     return result
-
-
-def _refit_bayesian_event_study(rows: pd.DataFrame, outcome: str, *, settings) -> BayesianEventStudyResult:
-    return _fit_bayesian_event_study(rows, outcome, **settings)

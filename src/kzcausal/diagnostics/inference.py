@@ -24,6 +24,7 @@ import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -31,11 +32,12 @@ import pandas as pd
 from scipy import optimize
 
 from ..errors import SpecificationError
-from ..results import CheckResult, EstimationResult
+from ..results import CheckResult, EstimationResult, RegressionForm
 
 __all__ = ["randomization_inference", "wild_cluster_bootstrap", "RandomizationResult", "BootstrapResult"]
 
 MAX_EXACT = 10**6
+MAX_SAMPLED = 10**6
 
 
 # ------------------------------------------------------------------ the FWL design
@@ -82,14 +84,6 @@ def _design(result: EstimationResult) -> _Design:
 
 def _treatment(design: _Design, cohorts_by_unit: np.ndarray) -> np.ndarray:
     return (design.year >= cohorts_by_unit[design.unit]).astype(float)
-
-
-def _cluster_t(d_res: np.ndarray, y_res: np.ndarray, unit: np.ndarray, n_units: int) -> tuple[float, float]:
-    """Coefficient and cluster-robust t without small-sample factor (it cancels in p-values)."""
-    q = d_res @ d_res
-    beta = (d_res @ y_res) / q
-    scores = np.bincount(unit, weights=d_res * (y_res - beta * d_res), minlength=n_units)
-    return beta, beta / (np.sqrt(scores @ scores) / q)
 
 
 def _one_row(term: str, estimate: float, p_value: float, ci_low: float = np.nan, ci_high: float = np.nan,
@@ -188,8 +182,7 @@ def randomization_inference(
                                      "Monte Carlo error at 10^5 draws is already below 0.002. Fix: fewer assignments.")
         rng = np.random.default_rng(random_seed)
         matrix = np.vstack([labels, rng.permuted(np.tile(labels, (assignments, 1)), axis=1)])
-    observed_index = int(np.flatnonzero((np.isclose(matrix, labels[None, :]) |
-                                         (np.isinf(matrix) & np.isinf(labels[None, :]))).all(axis=1))[0])
+    observed_index = int(np.flatnonzero((matrix == labels[None, :]).all(axis=1))[0])  # inf == inf
     caveats = []
     if linear is not None:
         design = _design(result)
@@ -219,8 +212,6 @@ def randomization_inference(
                                observed=float(observed), distribution=values, p_value=p_value, statistic=statistic,
                                exact=exact, n_assignments=len(values))
 
-
-MAX_SAMPLED = 10**6
 
 
 def _refit_statistics(result: EstimationResult, regions: pd.Index, matrix: np.ndarray, statistic: str,
@@ -367,88 +358,62 @@ def wild_cluster_bootstrap(
 ) -> BootstrapResult:
     """Wild cluster bootstrap-t for the effect, clustered as the result (region or coarser).
 
-    Where the effect is a treatment-dummy coefficient (2x2, TWFE) this is the WCR bootstrap
-    (``impose_null=True``, the default there: residuals from the model with the null imposed;
-    Cameron, Gelbach & Miller 2008), or WCU (``impose_null=False``); the interval inverts the
-    test (Roodman, Nielsen, MacKinnon & Webb 2019). For any other result with cluster scores
-    (Callaway-Sant'Anna and its aggregations, Sun-Abraham and dynamic TWFE event studies) it
-    is the score bootstrap-t (Kline & Santos 2012): the effect's cluster scores ``s_g`` are
-    multiplied by the weights, ``t* = sum v_g s_g / sqrt(sum v_g^2 s_g^2)`` is compared with
-    the observed t, and the interval is the symmetric bootstrap-t interval. With Rademacher
-    weights and ``n_boot="exact"`` all 2^G sign vectors are enumerated (G <= 20), which is
-    deterministic.
+    Where the effect is a regression coefficient or a combination ``R'beta`` of them (2x2,
+    TWFE, the Sun-Abraham and dynamic-TWFE cell regressions, Callaway-Sant'Anna without
+    covariates as its stacked cell regressions) this is the WCR bootstrap (``impose_null=True``,
+    the default: residuals from the model with ``R'beta = theta0`` imposed; Cameron, Gelbach &
+    Miller 2008) or WCU (``impose_null=False``); the interval inverts the test (Roodman,
+    Nielsen, MacKinnon & Webb 2019). A result with cluster scores but no regression form
+    (Callaway-Sant'Anna with covariates, IPW or DR) gets the score bootstrap-t (Kline & Santos
+    2012): ``t* = sum v_g s_g / sqrt(sum v_g^2 s_g^2)`` against the observed t, with the
+    symmetric bootstrap-t interval. With Rademacher weights and ``n_boot="exact"`` all 2^G sign
+    vectors are enumerated (G <= 20), which is deterministic.
 
     Parameters
     ----------
     result
-        Any estimator's result with ``linear`` or ``scores``.
+        Any estimator's result with ``linear``, ``regression`` or ``scores``.
     weights
         ``"rademacher"`` (+-1) or ``"webb"`` (six-point, for very few clusters).
     impose_null
-        ``None``: WCR where available, else the score bootstrap. ``True``/``False`` ask for
-        WCR/WCU, which need a treatment-dummy coefficient.
+        ``None``: WCR where there is a regression form, else the score bootstrap.
+        ``True``/``False`` ask for WCR/WCU, which need a regression form.
     """
     if weights not in ("rademacher", "webb"):
         raise SpecificationError(f"weights={weights!r}; use 'rademacher' or 'webb'.")
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
-    if result.linear is None and result.regression is not None:
-        return _regression_bootstrap(result, weights, n_boot, True if impose_null is None else bool(impose_null),
-                                     alpha, random_seed)
-    if result.linear is None:
-        if impose_null is not None:
-            raise SpecificationError(f"impose_null={impose_null} needs a result whose effect is a regression "
-                                     f"coefficient or a combination of them; {result.method!r} is bootstrapped from "
-                                     "its cluster scores (leave impose_null=None).")
-        if result.scores is None:
-            raise SpecificationError(f"{type(result).__name__} ({result.method}) has neither a treatment-dummy "
-                                     "regression nor cluster scores, so it cannot be wild-bootstrapped; use "
-                                     "randomization inference or its own posterior/bootstrap.")
-        return _score_bootstrap(result, weights, n_boot, alpha, random_seed)
+    build = result.regression or (partial(_linear_form, result) if result.linear is not None else None)
+    if build is not None:
+        impose_null = True if impose_null is None else bool(impose_null)
+        return _regression_bootstrap(result, build(), weights, n_boot, impose_null, alpha, random_seed)
+    if impose_null is not None:
+        raise SpecificationError(f"impose_null={impose_null} needs a result whose effect is a regression "
+                                 f"coefficient or a combination of them; {result.method!r} is bootstrapped from "
+                                 "its cluster scores (leave impose_null=None).")
+    if result.scores is None:
+        raise SpecificationError(f"{type(result).__name__} ({result.method}) has neither a treatment-dummy "
+                                 "regression nor cluster scores, so it cannot be wild-bootstrapped; use "
+                                 "randomization inference or its own posterior/bootstrap.")
+    return _score_bootstrap(result, weights, n_boot, alpha, random_seed)
+
+
+def _linear_form(result: EstimationResult) -> RegressionForm:
+    """The treatment-dummy regression of ``result.linear`` with its nuisance regressors partialled out (FWL)."""
     design = _design(result)
-    g_count = design.n_clusters
-    if g_count < 2:
-        raise SpecificationError("the wild cluster bootstrap needs at least 2 clusters.")
-    impose_null = True if impose_null is None else bool(impose_null)
     d = _treatment(design, design.cohorts)
-    d_res = d - design.Z @ (design.ztz_inv @ (design.Z.T @ d))
-    beta, t_obs = _cluster_t(d_res, design.y_res, design.cluster, g_count)
-    se = abs(beta / t_obs)
-    draws = _weights(weights, n_boot, g_count, random_seed)
-    q = d_res @ d_res
-    qg = np.bincount(design.cluster, weights=d_res * d_res, minlength=g_count)
-    # M_Z applied to the cluster-restricted d_res: column g is M_Z (d_res * 1{cluster g})
-    member = (design.cluster[:, None] == np.arange(g_count)[None, :]).astype(float)
-    masked = d_res[:, None] * member
-    projected = masked - design.Z @ (design.ztz_inv @ (design.Z.T @ masked))
-
-    def bootstrap_t(residual: np.ndarray) -> np.ndarray:
-        """Bootstrap t's (centred at the DGP's coefficient) for y* = fit + v_g * residual."""
-        s = np.bincount(design.cluster, weights=d_res * residual, minlength=g_count)
-        c = projected.T @ (residual[:, None] * member)  # c[g, h] = sum_{i in h} (M_Z d_g)_i residual_i
-        shift = draws @ s / q
-        scores = draws @ c.T - shift[:, None] * qg[None, :]
-        return shift / (np.sqrt((scores**2).sum(axis=1)) / q)
-
-    unrestricted = None if impose_null else np.abs(bootstrap_t(design.y_res - beta * d_res))
-
-    def p_value_at(beta0: float) -> float:
-        t_here = abs(beta - beta0) / se
-        t_star = np.abs(bootstrap_t(design.y_res - beta0 * d_res)) if impose_null else unrestricted
-        return float(np.mean(t_star >= t_here - 1e-12))
-
-    p_value = p_value_at(0.0)
-    low, high = _invert(p_value_at, beta, -se, alpha), _invert(p_value_at, beta, se, alpha)
-    row = result.effect_table().iloc[0]
-    return BootstrapResult(
-        table=_one_row(result.effect[0], float(beta), p_value, low, high), result=result,
-        method=f"wild cluster bootstrap ({result.method})", caveats=_few_draws(g_count, weights),
-        estimate=float(beta), t_stat=float(row["estimate"] / row["std_error"]), p_value=p_value, ci_low=low,
-        ci_high=high, n_boot=len(draws), weights=weights, kind="WCR" if impose_null else "WCU", alpha=alpha)
+    project = partial(_residualize, Z=design.Z, ztz_inv=design.ztz_inv)
+    return RegressionForm(X=project(d)[:, None], y=design.y_res, R=np.ones(1), clusters=design.cluster,
+                          labels=tuple(range(design.n_clusters)), project=project)
 
 
-def _regression_bootstrap(result: EstimationResult, weights: str, n_boot, impose_null: bool, alpha: float,
-                          random_seed) -> BootstrapResult:
+def _residualize(values: np.ndarray, *, Z: np.ndarray, ztz_inv: np.ndarray) -> np.ndarray:
+    """``M_Z values``: the residuals of each column of ``values`` on the nuisance regressors ``Z``."""
+    return values - Z @ (ztz_inv @ (Z.T @ values))
+
+
+def _regression_bootstrap(result: EstimationResult, form: RegressionForm, weights: str, n_boot, impose_null: bool,
+                          alpha: float, random_seed) -> BootstrapResult:
     """WCR / WCU bootstrap-t of ``R' beta`` in the result's regression form (fixed effects partialled out).
 
     With ``z = X (X'X)^-1 R`` the effect is ``z' y``; for residuals ``e`` (restricted to
@@ -458,7 +423,6 @@ def _regression_bootstrap(result: EstimationResult, weights: str, n_boot, impose
     ``D[h, g] = z_h' X_h (X'X)^-1 X_g' e_g``: no regression is re-run. Everything is linear in
     ``theta0``, so the interval's inversion costs two evaluations.
     """
-    form = result.regression()
     X, y, R, codes = form.X, form.y, np.asarray(form.R, float), form.clusters
     g_count = len(form.labels)
     if g_count < 2:
@@ -505,7 +469,7 @@ def _regression_bootstrap(result: EstimationResult, weights: str, n_boot, impose
     row = result.effect_table().iloc[0]
     return BootstrapResult(
         table=_one_row(result.effect[0], estimate, p_value, low, high), result=result,
-        method=f"wild cluster bootstrap of the effect's regression ({result.method})",
+        method=f"wild cluster bootstrap ({result.method})",
         caveats=_few_draws(g_count, weights), estimate=estimate, t_stat=float(row["estimate"] / row["std_error"]),
         p_value=p_value, ci_low=low, ci_high=high, n_boot=len(draws), weights=weights,
         kind="WCR" if impose_null else "WCU", alpha=alpha)

@@ -279,10 +279,10 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
     return EstimationResult(
         table=table,
         vcov=vcov,
-        method="TWFE (region and year effects), "
-               + (f"{cluster_name}-clustered errors (ssc={ssc})" if cov == "cluster" else f"{cov} errors (linearmodels)"),
+        method="TWFE (region and year effects), " + (f"{cluster_name}-clustered errors (ssc={ssc})"
+                                                     if cov == "cluster" else f"{cov} errors (linearmodels)"),
         effect=(treatment,),
-        spec=spec,
+        spec={**spec, "outcome": outcome},
         n_obs=n,
         n_clusters=g if cov == "cluster" else None,
         cluster=cluster_name if cov == "cluster" else None,
@@ -290,15 +290,10 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
         caveats=tuple(notes),
         data=rows,
         scores=pd.DataFrame({treatment: scores[:, 0]}, index=pd.Index(labels, name="cluster")),
-        refitter=partial(_refit_twfe, treatment=treatment, covariates=covariates, cov=cov, ssc=ssc, alpha=alpha,
+        refitter=partial(_fit_twfe, treatment=treatment, covariates=covariates, cov=cov, ssc=ssc, alpha=alpha,
                          spec=spec),
         linear=LinearDesign("two_way", covariates=covariates),
     )
-
-
-def _refit_twfe(rows: pd.DataFrame, outcome: str, **settings) -> EstimationResult:
-    settings["spec"] = {**settings["spec"], "outcome": outcome}
-    return _fit_twfe(rows, outcome, **settings)
 
 
 def _first_on(frame: pd.DataFrame, treatment: str) -> np.ndarray:

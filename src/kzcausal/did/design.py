@@ -88,24 +88,32 @@ class DIDDesign:
 
     @staticmethod
     def panel_rows(panel: RegionPanel, outcome: str, first_treated: str | Mapping[str, float]) -> pd.DataFrame:
-        """``region, year, <outcome>, first_treated`` (NaN: never) for every panel row, validated."""
+        """Estimation rows ``region, year, <outcome>, cohort`` (inf: never treated) for every panel row, validated."""
         panel.require(outcome, role="outcome")
         frame = panel._data  # read only: the panel is immutable and sorted by region, year
         codes, regions = pd.factorize(frame["region"])
         cohort_of = _first_treated_by_region(panel, frame, codes, regions, first_treated)
         return pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
-                             "first_treated": cohort_of.to_numpy()[codes]})
+                             "cohort": cohort_of.fillna(np.inf).to_numpy()[codes]})
+
+    @staticmethod
+    def estimation_rows(data: pd.DataFrame) -> pd.DataFrame:
+        """Rows in the design's layout (``first_treated``, NaN: never) back in the results' (``cohort``, inf)."""
+        rows = data.rename(columns={"first_treated": "cohort"})
+        rows["cohort"] = rows["cohort"].fillna(np.inf)
+        return rows
 
     @classmethod
-    def from_frame(cls, data: pd.DataFrame, outcome: str, *, control_group: ControlGroup = "never_treated",
+    def from_frame(cls, rows: pd.DataFrame, outcome: str, *, control_group: ControlGroup = "never_treated",
                    anticipation: int = 0) -> DIDDesign:
-        """The design of rows ``region, year, <outcome>, first_treated`` (NaN or inf: never treated),
-        sorted by region then year; what :meth:`from_panel` builds and re-fits reuse."""
+        """The design of estimation rows ``region, year, <outcome>, cohort`` (NaN or inf: never treated), as
+        :meth:`panel_rows` builds them; what :meth:`from_panel` and every re-fit use. ``data`` holds
+        them sorted by region then year with ``first_treated`` (NaN: never) for ``cohort``."""
         if control_group not in ("never_treated", "not_yet_treated"):
             raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
         if anticipation < 0:
             raise SpecificationError(f"anticipation={anticipation}; it must be >= 0.")
-        data = data.sort_values(["region", "year"], kind="stable")
+        data = rows.rename(columns={"cohort": "first_treated"}).sort_values(["region", "year"], kind="stable")
         first = data["first_treated"].to_numpy(float)
         if np.isinf(first).any():
             data = data.assign(first_treated=np.where(np.isinf(first), np.nan, first))

@@ -8,18 +8,17 @@ reference period.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from functools import partial
-
 from ..errors import SpecificationError, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EventStudyResult, RegressionForm, coefficient_table
 from .design import ControlGroup, DIDDesign, few_cluster_notes
-from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, within_ols
+from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, two_way_demean, within_ols
 from .staggered import staggered_did
 
 __all__ = ["event_study"]
@@ -105,8 +104,7 @@ def event_study(
         return result.aggregate("event", min_e=None if leads is None else -leads, max_e=lags)
     if method not in ("sun_abraham", "twfe"):
         raise SpecificationError(f"method={method!r}; use 'cs', 'sun_abraham' or 'twfe'.")
-    rows = DIDDesign.panel_rows(panel, outcome, first_treated).rename(columns={"first_treated": "cohort"})
-    rows["cohort"] = rows["cohort"].fillna(np.inf)
+    rows = DIDDesign.panel_rows(panel, outcome, first_treated)
     if covariates:
         panel.require(*covariates, role="covariate")
         rows = rows.join(panel._data[covariates])
@@ -127,11 +125,8 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
                             bin_endpoints: bool, control_group: str, anticipation: int, covariates: tuple[str, ...],
                             ssc: str, alpha: float, cluster: str | None) -> EventStudyResult:
     """Sun-Abraham or dynamic TWFE on estimation rows ``region, year, <outcome>, cohort[, cluster][, covariates]``."""
-    settings = dict(method=method, leads=leads, lags=lags, reference=reference, bin_endpoints=bin_endpoints,
-                    control_group=control_group, anticipation=anticipation, covariates=covariates, ssc=ssc,
-                    alpha=alpha, cluster=cluster)
-    design = DIDDesign.from_frame(rows.rename(columns={"cohort": "first_treated"}), outcome,
-                                  control_group=control_group, anticipation=anticipation)
+    settings = {k: v for k, v in locals().items() if k not in ("rows", "outcome")}  # what a re-fit repeats
+    design = DIDDesign.from_frame(rows, outcome, control_group=control_group, anticipation=anticipation)
     data = design.data
     notes = list(design.notes)
     if method == "sun_abraham" and not design.never_treated:
@@ -196,8 +191,6 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
         overall = pd.Series(np.nan, index=COLUMNS)
     notes += few_cluster_notes(g_count, int(design.region_cohorts.notna().sum()))
     cluster_name = cluster or "region"
-    result_rows = data.rename(columns={"first_treated": "cohort"})
-    result_rows["cohort"] = result_rows["cohort"].fillna(np.inf)
     return EventStudyResult(
         table=table,
         vcov=pd.DataFrame(vcov, index=times, columns=times),
@@ -205,18 +198,16 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
                + (", end bins pooled" if bin_endpoints and outside.any() else "")
                + (f", covariates {list(covariates)}" if covariates else ""),
         effect=("overall",),
-        spec=dict(estimator="event_study", method=method, outcome=outcome, leads=leads, lags=lags,
-                  reference=reference, bin_endpoints=bin_endpoints, control_group=control_group,
-                  anticipation=anticipation, covariates=list(covariates), cluster=cluster, ssc=ssc, alpha=alpha),
+        spec={"estimator": "event_study", "outcome": outcome, **settings, "covariates": list(covariates)},
         n_obs=nobs,
         n_clusters=g_count,
         cluster=cluster_name,
         fixed_effects=("region", "year"),
         caveats=tuple(notes),
-        data=result_rows,
+        data=DIDDesign.estimation_rows(data),
         scores=pd.DataFrame({"overall": influence @ overall_w}, index=pd.Index(pd.unique(clusters.to_numpy()),
                                                                                  name="cluster")),
-        refitter=partial(_refit_regression_event_study, settings=settings),
+        refitter=partial(_regression_event_study, **settings),
         regression=partial(_regression_form, data=data, outcome=outcome, row_cell=row_cell, k=k,
                            covariates=list(covariates), clusters=clusters, weights=overall_w),
         reference=reference,
@@ -228,28 +219,19 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
 def _regression_form(*, data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int, covariates: list[str],
                      clusters: pd.Series, weights: np.ndarray) -> RegressionForm:
     """The overall effect as ``weights' beta`` in the cell-dummy regression, region and year effects partialled out."""
-    from linearmodels.panel.data import PanelData
-
-    index = pd.MultiIndex.from_arrays([data["region"].to_numpy(), data["year"].to_numpy()], names=["region", "year"])
-
-    def project(values: np.ndarray) -> np.ndarray:
-        values = np.asarray(values, float)
-        flat = values.reshape(len(index), -1)
-        return PanelData(pd.DataFrame(flat, index=index)).demean("both").values2d.reshape(values.shape)
-
-    X = np.zeros((len(data), k))
-    on = np.flatnonzero(row_cell >= 0)
-    X[on, row_cell[on]] = 1.0
-    if covariates:
-        X = np.column_stack([X, data[covariates].to_numpy(float)])
-    both = project(np.column_stack([data[outcome].to_numpy(float), X]))
+    both = two_way_demean(data, np.column_stack([data[outcome].to_numpy(float),
+                                                 _cell_regressors(data, row_cell, k, covariates)]))
     codes, labels = pd.factorize(clusters.to_numpy())
     return RegressionForm(X=both[:, 1:], y=both[:, 0], R=weights, clusters=codes, labels=tuple(labels),
-                          project=project)
+                          project=partial(two_way_demean, data))
 
 
-def _refit_regression_event_study(rows: pd.DataFrame, outcome: str, *, settings) -> EventStudyResult:
-    return _regression_event_study(rows, outcome, **settings)
+def _cell_regressors(data: pd.DataFrame, row_cell: np.ndarray, k: int, covariates: list[str]) -> np.ndarray:
+    """The k cell dummies (row i switches on column ``row_cell[i]``, none if -1), then the covariates."""
+    dummies = np.zeros((len(data), k))
+    on = np.flatnonzero(row_cell >= 0)
+    dummies[on, row_cell[on]] = 1.0
+    return np.column_stack([dummies, data[covariates].to_numpy(float)]) if covariates else dummies
 
 
 def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int, covariates: list[str],
@@ -267,12 +249,8 @@ def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int, c
     years = np.sort(pd.unique(data["year"]))
     n, t_count = len(regions), len(years)
     if covariates or len(data) != n * t_count or (np.bincount(codes) != t_count).any():
-        dummies = np.zeros((len(data), k))
-        on = np.flatnonzero(row_cell >= 0)
-        dummies[on, row_cell[on]] = 1.0
-        regressors = pd.DataFrame(dummies, columns=[f"cell{j}" for j in range(k)], index=data.index)
-        for c in covariates:
-            regressors[c] = data[c].to_numpy(float)
+        regressors = pd.DataFrame(_cell_regressors(data, row_cell, k, covariates), index=data.index,
+                                  columns=[*(f"cell{j}" for j in range(k)), *covariates])
         beta, bread, sums, _ = within_ols(data, outcome, regressors, clusters)
         return beta, bread, sums, len(data)
     cell = row_cell.reshape(n, t_count)  # rows are sorted by region, then year

@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..errors import SpecificationError, show_rows
 
-__all__ = ["SSC", "SSC_CHOICES", "check_ssc", "cluster_column", "ssc_scale", "within_ols", "cluster_sums"]
+__all__ = ["SSC", "SSC_CHOICES", "check_ssc", "cluster_column", "ssc_scale", "within_ols", "cluster_sums",
+           "two_way_demean"]
 
 SSC = Literal["fixest", "linearmodels", "none"]
 SSC_CHOICES = ("fixest", "linearmodels", "none")
@@ -95,19 +96,25 @@ def cluster_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.nda
     return out
 
 
+def two_way_demean(data: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+    """Region and year effects partialled out of ``values`` (N or N x m, rows aligned with ``data``'s
+    ``region`` and ``year``): linearmodels' two-way demeaning, iterated when the panel is unbalanced."""
+    from linearmodels.panel.data import PanelData
+
+    values = np.asarray(values, float)
+    index = pd.MultiIndex.from_arrays([data["region"].to_numpy(), data["year"].to_numpy()], names=["region", "year"])
+    flat = pd.DataFrame(values.reshape(len(index), -1), index=index)
+    return PanelData(flat).demean("both").values2d.reshape(values.shape)
+
+
 def within_ols(data: pd.DataFrame, outcome: str, regressors: pd.DataFrame, clusters: pd.Series
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """OLS with region and year effects absorbed (linearmodels' two-way demeaning, iterated when unbalanced).
+    """OLS with region and year effects absorbed (:func:`two_way_demean`).
 
     Returns ``(beta, bread, cluster_scores, residuals)``: ``bread = (X~'X~)^-1``, scores
     ``s_g = X~_g' e_g`` (G x k), so the clustered covariance is ``c bread S'S bread``.
     """
-    from linearmodels.panel.data import PanelData
-
-    index = pd.MultiIndex.from_arrays([data["region"].to_numpy(), data["year"].to_numpy()], names=["region", "year"])
-    block = pd.DataFrame(np.column_stack([data[outcome].to_numpy(float), regressors.to_numpy(float)]),
-                         index=index, columns=["__y", *map(str, regressors.columns)])
-    demeaned = PanelData(block).demean("both").values2d
+    demeaned = two_way_demean(data, np.column_stack([data[outcome].to_numpy(float), regressors.to_numpy(float)]))
     y, X = demeaned[:, 0], demeaned[:, 1:]
     xtx = X.T @ X
     scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))

@@ -139,8 +139,6 @@ def staggered_did(
         rows = rows.join(panel._data[covariates])  # aligned on the panel's row index
     if cluster not in (None, "region"):
         rows["cluster"] = cluster_column(panel._data, cluster, panel.variables)
-    rows = rows.rename(columns={"first_treated": "cohort"})
-    rows["cohort"] = rows["cohort"].fillna(np.inf)
     boot_seed = None
     if n_boot:
         boot_seed = random_seed if random_seed is not None else int(np.random.SeedSequence().entropy % 2**63)
@@ -160,8 +158,8 @@ def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapp
     with warnings.catch_warnings():
         if not warn:
             warnings.simplefilter("ignore", KzCausalWarning)
-        design = DIDDesign.from_frame(rows.rename(columns={"cohort": "first_treated"}), outcome,
-                                      control_group=settings.control_group, anticipation=settings.anticipation)
+        design = DIDDesign.from_frame(rows, outcome, control_group=settings.control_group,
+                                      anticipation=settings.anticipation)
     notes = list(design.notes)
     frame, cohorts, dropped = _balance(design.data, design)
     if dropped:
@@ -182,8 +180,7 @@ def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapp
     labels = (frame["cluster"] if "cluster" in frame else frame["region"]).to_numpy()[unit_rows]
     clusters, cluster_labels = pd.factorize(labels)
     notes += few_cluster_notes(len(cluster_labels), int(np.isfinite(units).sum()))
-    data = frame.rename(columns={"first_treated": "cohort"})
-    data["cohort"] = data["cohort"].fillna(np.inf)
+    data = DIDDesign.estimation_rows(frame)
     control = settings.control_group.replace("_", "-")
     cluster_name = spec.get("cluster") or "region"
     base = AttgtResult(
@@ -192,18 +189,14 @@ def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapp
                + (f", {cluster_name}-clustered" if cluster_name != "region" else ""),
         spec={**spec, "outcome": outcome}, n_obs=len(frame), n_clusters=len(cluster_labels), cluster=cluster_name,
         caveats=tuple(notes), data=data,
-        refitter=partial(_refit_attgt, settings=settings, spec=spec),
+        refitter=partial(_fit_attgt, settings=settings, spec=spec),
         cells=cells, influence=influence, unit_cohorts=units, unit_clusters=clusters,
         cluster_labels=tuple(cluster_labels), settings=settings, design=design, delta=delta)
     return base._finish()
 
 
-def _refit_attgt(rows: pd.DataFrame, outcome: str, *, settings: _Settings, spec) -> AttgtResult:
-    return _fit_attgt(rows, outcome, settings, {**spec, "outcome": outcome})
-
-
 def _refit_aggregate(rows: pd.DataFrame, outcome: str, *, settings: _Settings, spec, kind: str, min_e, max_e):
-    return _fit_attgt(rows, outcome, settings, {**spec, "outcome": outcome}).aggregate(kind, min_e=min_e, max_e=max_e)
+    return _fit_attgt(rows, outcome, settings, spec).aggregate(kind, min_e=min_e, max_e=max_e)
 
 
 def _stacked_cells(*, delta: np.ndarray, cohort: np.ndarray, year: np.ndarray, base: np.ndarray, units: np.ndarray,
@@ -610,7 +603,8 @@ class AttgtResult(EstimationResult):
             color = f"C{i % 10}"
             ax.axvline(g - 0.5, color=color, ls=":", lw=0.8)
             pre = (part["year"] < g).to_numpy()
-            ax.errorbar(x, part["estimate"], yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
+            ax.errorbar(x, part["estimate"],
+                        yerr=[part["estimate"] - part["ci_low"], part["ci_high"] - part["estimate"]],
                         fmt="none", ecolor=color, capsize=2, lw=1)
             ax.plot(x[~pre], part["estimate"][~pre], "o", color=color, label=f"cohort {g}")
             ax.plot(x[pre], part["estimate"][pre], "o", mfc="white", color=color)
