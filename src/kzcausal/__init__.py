@@ -7,7 +7,7 @@ few-cluster inference, and hierarchical Bayesian elasticities.
 
 from . import bayes, datasets, diagnostics, report
 from .bayes import bayesian_event_study, compare_models, factor_model, hierarchical_elasticity
-from .datasets import SimulationTruth, load_kazakhstan, simulate_panel
+from .datasets import SimulationTruth, load_kazakhstan, load_migration_flows, simulate_panel
 from .diagnostics import (
     bacon_decomposition,
     honest_sensitivity,
@@ -22,6 +22,7 @@ from .did import DIDDesign, did_2x2, event_study, staggered_did, twfe
 from .errors import (
     ConvergenceWarning,
     DataFileError,
+    DataQualityWarning,
     HarmonizationError,
     HarmonizationWarning,
     KzCausalError,
@@ -29,7 +30,7 @@ from .errors import (
     RegionNameError,
     SpecificationError,
 )
-from .panel import RegionPanel, read_panel
+from .panel import FlowTable, RegionPanel, read_flows, read_panel
 from .report import build_report, regression_table
 from .results import CheckResult, EstimationResult, EventStudyResult
 from .typology import classify_regions
@@ -39,7 +40,10 @@ __version__ = "0.1.0"
 __all__ = [
     "RegionPanel",
     "read_panel",
+    "FlowTable",
+    "read_flows",
     "load_kazakhstan",
+    "load_migration_flows",
     "simulate_panel",
     "SimulationTruth",
     "classify_regions",
@@ -77,4 +81,5 @@ __all__ = [
     "SpecificationError",
     "HarmonizationWarning",
     "ConvergenceWarning",
+    "DataQualityWarning",
 ]

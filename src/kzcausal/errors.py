@@ -20,6 +20,7 @@ __all__ = [
     "KzCausalWarning",
     "HarmonizationWarning",
     "DroppedRowsWarning",
+    "DataQualityWarning",
     "ConvergenceWarning",
 ]
 
@@ -60,6 +61,10 @@ class HarmonizationWarning(KzCausalWarning):
 
 class DroppedRowsWarning(KzCausalWarning):
     """Rows removed on the user's request; the panel's ``dropped`` table lists them."""
+
+
+class DataQualityWarning(KzCausalWarning):
+    """Data kept on request although their source is known to be unreliable or incomplete."""
 
 
 class ConvergenceWarning(KzCausalWarning):

