@@ -232,17 +232,21 @@ def _targeted(rows: pd.DataFrame, labels: pd.Series) -> np.ndarray:
 
 
 def _permuted(matrix: np.ndarray, *, rows: pd.DataFrame, regions: tuple[str, ...], settings: dict) -> np.ndarray:
-    """The effect for every relabelling (rows of ``matrix``: a label per region, in ``regions`` order)."""
-    matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
-    if settings["method"] == "ols":
-        fast = _ols_permuted(matrix, rows, regions, settings["post_from"])
-        if fast is not None:
-            return fast
-    out = np.full(len(matrix), np.nan)
-    from tqdm.auto import tqdm
+    """The effect for every relabelling (rows of ``matrix``: a label per region, in ``regions`` order).
 
+    With every pair observed in every year both estimators have closed forms in pair-level
+    sums, so all relabellings are a few matrix products (:func:`_closed_form`); otherwise each
+    relabelling is re-fitted.
+    """
+    matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
+    fast = _closed_form(matrix, rows, regions, settings["post_from"], settings["method"])
+    if fast is not None:
+        return fast
     import warnings
 
+    from tqdm.auto import tqdm
+
+    out = np.full(len(matrix), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i in tqdm(range(len(matrix)), desc="pair DID re-fits", disable=len(matrix) < 50, leave=False):
@@ -264,31 +268,53 @@ def _effect_only(rows: pd.DataFrame, labels: pd.Series, settings: dict) -> float
     return float(fit.coef()["treated_post"])
 
 
-def _ols_permuted(matrix: np.ndarray, rows: pd.DataFrame, regions: tuple[str, ...], post_from: int):
-    """Log-linear DID for many labellings at once: with every pair in every year and one common post
-    period, the two-way fixed-effects coefficient is the mean post-minus-pre change of log flows over
-    targeted pairs minus that over the other pairs. ``None`` when the pairs are unbalanced."""
+def _closed_form(matrix: np.ndarray, rows: pd.DataFrame, regions: tuple[str, ...], post_from: int,
+                 method: str) -> np.ndarray | None:
+    """Both pair DIDs for many labellings at once, when every pair is observed in every year.
+
+    With pair and year effects and one common post period:
+
+    * log-linear OLS: the coefficient is the mean post-minus-pre change of log flows over the
+      targeted pairs minus that over the other pairs;
+    * PPML: concentrating out the pair effects leaves a multinomial likelihood in which the
+      data enter only through the targeted and other flows summed by year, and the first-order
+      conditions then give ``b = logit(s_post) - logit(s_pre)``, ``s`` being the targeted pairs'
+      share of all flows in the period (a log odds ratio).
+
+    Returns ``None`` when the pairs are unbalanced (the caller then re-fits).
+    """
     years = np.sort(rows["year"].unique())
-    counts = rows.groupby("pair").size()
-    if (counts != len(years)).any():
+    if (rows.groupby("pair").size() != len(years)).any():
         return None
-    log_flow = np.log(rows["flow"].to_numpy(float))
-    post = (rows["year"] >= post_from).to_numpy()
-    change = (pd.Series(log_flow[post]).groupby(rows["pair"].to_numpy()[post]).mean()
-              - pd.Series(log_flow[~post]).groupby(rows["pair"].to_numpy()[~post]).mean())
-    pairs = rows.drop_duplicates("pair").set_index("pair")
     index = {r: i for i, r in enumerate(regions)}
+    o = rows["origin"].map(index).to_numpy()
+    d = rows["destination"].map(index).to_numpy()
+    post = (rows["year"] >= post_from).to_numpy()
     k = len(regions)
-    S = np.zeros((k, k))
-    present = np.zeros((k, k))
-    o = pairs.loc[change.index, "origin"].map(index).to_numpy()
-    d = pairs.loc[change.index, "destination"].map(index).to_numpy()
-    S[o, d] = change.to_numpy()
-    present[o, d] = 1.0
     send = (matrix == SENDING).astype(float)
     receive = (matrix == RECEIVING).astype(float)
-    treated_sum = np.einsum("ai,ij,aj->a", send, S, receive)
-    treated_n = np.einsum("ai,ij,aj->a", send, present, receive)
-    total, n = S.sum(), present.sum()
+
+    def pair_sums(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((k, k))
+        np.add.at(out, (o, d), values)
+        return out
+
+    def targeted_sum(pair_matrix: np.ndarray) -> np.ndarray:
+        return np.einsum("ai,ij,aj->a", send, pair_matrix, receive)
+
     with np.errstate(invalid="ignore", divide="ignore"):
-        return treated_sum / treated_n - (total - treated_sum) / (n - treated_n)
+        if method == "ppml":
+            flow = rows["flow"].to_numpy(float)
+            shares = []
+            for period in (~post, post):
+                sums = pair_sums(flow * period)
+                targeted = targeted_sum(sums)
+                shares.append(targeted / (sums.sum() - targeted))
+            return np.log(shares[1]) - np.log(shares[0])
+        log_flow = np.log(rows["flow"].to_numpy(float))
+        n_post = int((years >= post_from).sum())
+        change = pair_sums(log_flow * post) / n_post - pair_sums(log_flow * ~post) / (len(years) - n_post)
+        present = pair_sums(np.ones(len(o))) > 0
+        n_targeted = targeted_sum(present.astype(float))
+        targeted = targeted_sum(change)
+        return targeted / n_targeted - (change.sum() - targeted) / (present.sum() - n_targeted)
