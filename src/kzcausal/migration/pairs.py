@@ -181,7 +181,7 @@ def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, 
         data[f"targeted_{y}"] = (targeted & (data["year"] == y).to_numpy()).astype(float)
     outcome = "flow" if method == "ppml" else "log_flow"
     engine = pf.fepois if method == "ppml" else pf.feols
-    ssc = pf.ssc(adj=False, cluster_adj=True)
+    ssc = small_sample()
     fit = engine(f"{outcome} ~ treated_post | pair + year", data=data, vcov={"CRV1": cluster}, ssc=ssc)
     estimates, errors = fit.coef(), fit.se()
     table = coefficient_table(estimates.rename({"treated_post": _TERM}), errors.rename({"treated_post": _TERM}),
@@ -206,6 +206,9 @@ def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, 
                "treatment is assigned to regions, so use randomization inference over the regions' roles"]
     if n_clusters < 30:
         caveats.append(f"{n_clusters} clusters ({cluster}): cluster-robust errors are approximate")
+    if not np.isfinite(table["std_error"]).all():
+        caveats.append("the two-way cluster variance is not positive here (Cameron-Gelbach-Miller can be negative); "
+                       "use cluster='pair' or randomization inference")
     partial_years = sorted(rows.loc[rows["quality"].astype(str).str.contains("partial"), "year"].unique().tolist())
     if partial_years:
         caveats.append(f"{partial_years} may be partial years (a proportional shortfall is absorbed by the year "
@@ -224,6 +227,19 @@ def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, 
         by_year=by_year, pairs=rows, labels=labels,
         permuted=partial(_permuted, rows=rows, regions=tuple(labels.index), settings=spec["settings"]),
     )
+
+
+def small_sample() -> dict:
+    """pyfixest's small-sample setting used by the migration models: G/(G-1) only, no (N-1)/(N-K).
+
+    (pyfixest renamed ``adj``/``cluster_adj`` to ``k_adj``/``G_adj``; both spellings are accepted.)
+    """
+    import pyfixest as pf
+
+    try:
+        return pf.ssc(k_adj=False, G_adj=True)
+    except TypeError:  # pyfixest before the rename
+        return pf.ssc(adj=False, cluster_adj=True)
 
 
 def _targeted(rows: pd.DataFrame, labels: pd.Series) -> np.ndarray:
