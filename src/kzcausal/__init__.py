@@ -19,6 +19,7 @@ from .diagnostics import (
     wild_cluster_bootstrap,
 )
 from .did import DIDDesign, did_2x2, event_study, staggered_did, twfe
+from .migration import gravity_data, gravity_model, pair_did
 from .errors import (
     ConvergenceWarning,
     DataFileError,
@@ -55,6 +56,9 @@ __all__ = [
     "twfe",
     "staggered_did",
     "event_study",
+    "gravity_data",
+    "gravity_model",
+    "pair_did",
     "randomization_inference",
     "wild_cluster_bootstrap",
     "pretrend_test",

@@ -79,6 +79,9 @@ def pretrend_test(
     Roth, J. (2022). Pretest with caution: event-study estimates after testing for
     parallel trends. American Economic Review: Insights 4(3), 305-322.
     """
+    if not isinstance(event_study, EventStudyResult):
+        raise SpecificationError(f"pretrend_test takes an event-study result (kz.event_study, "
+                                 f"kz.bayesian_event_study); got {type(event_study).__name__}.")
     times = np.array(event_study.event_times)
     reference = event_study.reference if event_study.reference is not None else -1
     leads = times < reference

@@ -170,8 +170,11 @@ def _footer(result) -> dict[str, str]:
         out["Clusters"] = f"{result.n_clusters} ({getattr(result, 'cluster', None) or 'region'})"
     absorbed = getattr(result, "fixed_effects", None)
     if absorbed is not None:
-        out["Region FE"] = "Yes" if "region" in absorbed else "No"
-        out["Year FE"] = "Yes" if "year" in absorbed else "No"
+        if set(absorbed) <= {"region", "year"} and getattr(result, "pairs", None) is None:
+            out["Region FE"] = "Yes" if "region" in absorbed else "No"
+            out["Year FE"] = "Yes" if "year" in absorbed else "No"
+        else:  # models of flows between pairs of regions: name the effects (origin x year ...)
+            out["Fixed effects"] = " + ".join(a.replace("_", " x ") for a in absorbed) or "none"
     cov = spec.get("cov")
     if getattr(result, "cluster", None) and spec.get("ssc"):
         out["Errors"] = f"clustered by {result.cluster} (ssc={spec['ssc']})"
