@@ -22,15 +22,22 @@ def main() -> None:
 def data(
     boundaries: int = typer.Option(2021, help="Region boundaries of this year (2021: the papers' 17 regions)."),
 ) -> None:
-    """Print a summary of the bundled real Kazakhstan panel: regions, years, variables, sources."""
-    from .datasets import load_kazakhstan
+    """Print a summary of the bundled real Kazakhstan data: the region panel and the migration flows."""
+    import warnings
+
+    from .datasets import load_kazakhstan, load_migration_flows
 
     try:
         panel = load_kazakhstan(boundaries=boundaries)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the summary lists the moves removed by harmonization
+            flows = load_migration_flows(boundaries=boundaries)
     except KzCausalError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(panel.summary())
+    typer.echo("")
+    typer.echo(flows.summary())
 
 
 @app.command()
