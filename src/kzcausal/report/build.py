@@ -337,6 +337,15 @@ def build_report(
                                                       random_seed=random_seed)
             sec.html.append(_pre(res["wcb_cs"].summary()))
 
+    def design_power(sec):
+        n_sims = 100 if run.fast else 300
+        res["power"] = power = dx.power_analysis(panel, s.outcome, s.first_treated, n_sims=n_sims,
+                                                 random_seed=random_seed, progress=not quiet)
+        sec.html.append("<p>Power of the two-sided 5% test for this exact layout (regions, years, adoption dates), "
+                        "with untreated outcomes simulated from the outcome's own pre-period error process "
+                        f"({n_sims} panels).</p>" + _pre(power.summary()))
+        sec.figures.append(_figure(power.plot()))
+
     def leave_out(sec):
         res["loo"] = dx.leave_one_out(needs_fit())
         sec.html.append(_pre(res["loo"].summary()))
@@ -372,6 +381,7 @@ def build_report(
     run.section("Exact randomization inference", randomization)
     run.section("Wild cluster bootstrap", bootstrap)
     run.section("Leave one region out", leave_out)
+    run.section("Design power: what this layout can detect", design_power)
     if s.migration:
         _migration_sections(run, random_seed)
     run.section("Paper 000's factor models", factor_models,
@@ -564,6 +574,12 @@ def _verdict(res: dict, spec: ReportSpec) -> list[str]:
         same = int((np.sign(est) == np.sign(fit.effect_estimate)).sum())
         out.append(f"leave one region out: the sign holds in {same} of {len(est)} fits "
                    f"(estimates {est.min():.4f} to {est.max():.4f}).")
+    if "power" in res:
+        for _, row in res["power"].mde.iterrows():
+            if row["inference"] == "analytic" and np.isfinite(row["mde"]):
+                out.append(f"design power: with this layout, effects smaller than {row['mde']:.3g} on {spec.outcome} "
+                           f"are detected less than {res['power'].target:.0%} of the time by {row['estimator']} "
+                           "(simulated from the pre-period error process).")
     out += _migration_verdict(res)
     if "elasticity" in res:
         frame = res["elasticity"].to_frame().set_index("term")
