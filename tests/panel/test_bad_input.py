@@ -178,3 +178,26 @@ def test_bad_options():
         kz.read_panel([1, 2, 3])
     with pytest.raises(SpecificationError, match="<= 0"):
         kz.read_panel(counts()).with_logs("net_migration")
+
+
+def test_no_silent_corruption_classes():
+    """Issue 14's read_panel classes: repeated index labels, reserved names, number formats, infinities."""
+    a = pd.DataFrame({"region": ["A", "B"], "year": [2010, 2010], "y": [1.0, 2.0]})
+    b = pd.DataFrame({"region": ["A", "B"], "year": [2011, 2011], "y": [3.0, 4.0]})
+    stacked = pd.concat([a, b])  # index labels 0, 1, 0, 1
+    panel = kz.read_panel(stacked, regions=None)
+    assert len(panel) == 4 and len(panel.dropped) == 0
+    assert panel.to_frame()["y"].tolist() == [1.0, 3.0, 2.0, 4.0]
+    # a variable named like the panel's own columns would overwrite the years or regions
+    for name in ("year_raw", "_raw_region"):
+        with pytest.raises(PanelError, match=name):
+            kz.read_panel(stacked.assign(**{name: 1}), regions=None)
+    with pytest.raises(PanelError, match="'year'"):
+        kz.read_panel(stacked.rename(columns={"year": "Year"}).assign(year=1), year="Year", regions=None)
+    # both separators: the last one is the decimal mark
+    formats = pd.DataFrame({"region": ["A", "B", "C"], "year": [2010] * 3, "y": ["1.234,5", "1,234.5", "11,85"]})
+    assert kz.read_panel(formats, regions=None).to_frame()["y"].tolist() == [1234.5, 1234.5, 11.85]
+    with pytest.raises(PanelError, match="infinite"):
+        kz.read_panel(a.assign(y=[np.inf, 1.0]), regions=None)
+    with pytest.raises(PanelError, match="infinite"):
+        kz.read_panel(a.assign(y=["-inf", "1"]), regions=None)

@@ -408,6 +408,11 @@ def read_panel(
     variables = [c for c in frame.columns if c not in ("region", "year", "_raw_region")]
     for variable in variables:
         frame[variable] = parse_numbers(frame[variable], variable)
+        infinite = np.isinf(frame[variable].to_numpy(float))
+        if infinite.any():
+            shown = frame.loc[infinite, ["_raw_region", variable]].rename(columns={"_raw_region": "region"})
+            raise PanelError(f"column {variable!r}: {int(infinite.sum())} infinite value(s):\n{show_rows(shown)}\n"
+                             "Fix: correct them, or leave the cells empty (missing) if the value is unknown.")
 
     derived = _plan_derivations(variables, derive)
     frame, dropped_missing = _check_counts(frame, missing, derived)
@@ -498,6 +503,11 @@ def _long_form(table: pd.DataFrame, region: str, year: str, columns: Mapping[str
             notes.append(f"columns not used: {ignored}")
     else:
         mapping = {str(c).strip(): c for c in table.columns if c not in (region, year)}
+    reserved = sorted(set(mapping) & {"region", "year", "_raw_region", "year_raw"})
+    if reserved:
+        raise PanelError(f"column name(s) {reserved} are used by the panel itself (the region and year of each row), "
+                         f"so these variables would overwrite them. Fix: rename those columns, or map them to other "
+                         f"names, e.g. read_panel(..., {reserved[0].strip('_')}_value={mapping[reserved[0]]!r}).")
     frame = pd.DataFrame({"_raw_region": table[region], "year_raw": table[year]}, index=table.index)
     for name, col in mapping.items():
         frame[name] = table[col]

@@ -107,8 +107,8 @@ def parse_numbers(values: pd.Series, column: str) -> np.ndarray:
     """Parse a column of cells to float: decimal commas, spaces in thousands, dashes for missing.
 
     A single comma is a decimal comma (``11,85`` -> 11.85), as in BNS and Russian-language
-    tables; when both a comma and a point occur the comma separates thousands
-    (``1,234.5``). Cells in :data:`MISSING_TOKENS` become NaN. Any other text raises
+    tables; when both a comma and a point occur, the last one is the decimal mark
+    (``1,234.5`` and ``1.234,5`` are both 1234.5). Cells in :data:`MISSING_TOKENS` become NaN. Any other text raises
     :class:`PanelError` naming the column and rows.
     """
     if pd.api.types.is_bool_dtype(values.dtype):
@@ -123,8 +123,13 @@ def parse_numbers(values: pd.Series, column: str) -> np.ndarray:
     text = values[failed].astype(str).str.strip()
     missing = text.isin(MISSING_TOKENS).to_numpy()
     cleaned = text.str.replace(_SPACES, "", regex=True)
+    # Both separators in one cell: the last one is the decimal mark ("1,234.5" and "1.234,5" are
+    # both 1234.5); the other separates thousands. A single comma is a decimal comma.
     has_point = cleaned.str.contains(".", regex=False)
-    cleaned = cleaned.where(~has_point, cleaned.str.replace(",", "", regex=False))
+    comma_last = cleaned.str.rfind(",") > cleaned.str.rfind(".")
+    european = has_point & comma_last
+    cleaned = cleaned.where(~european, cleaned.str.replace(".", "", regex=False))
+    cleaned = cleaned.where(~has_point | european, cleaned.str.replace(",", "", regex=False))
     cleaned = cleaned.str.replace(",", ".", regex=False).str.replace("−", "-", regex=False)
     retry = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float, na_value=np.nan).copy()
     bad = np.isnan(retry) & ~missing
