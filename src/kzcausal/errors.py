@@ -22,6 +22,7 @@ __all__ = [
     "DroppedRowsWarning",
     "DataQualityWarning",
     "ConvergenceWarning",
+    "DegenerateEstimateWarning",
 ]
 
 MAX_SHOWN = 5
@@ -69,6 +70,10 @@ class DataQualityWarning(KzCausalWarning):
 
 class ConvergenceWarning(KzCausalWarning):
     """A sampler or optimiser whose diagnostics say the result may be wrong."""
+
+
+class DegenerateEstimateWarning(KzCausalWarning):
+    """An estimate whose standard error is zero or undefined: no inference is possible from it."""
 
 
 def show_rows(rows: pd.DataFrame | Iterable, limit: int = MAX_SHOWN) -> str:

@@ -21,6 +21,8 @@ event-time coefficients   :class:`EventStudyResult` (pre-trend test, HonestDiD)
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -30,7 +32,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from .errors import SpecificationError
+from .errors import DegenerateEstimateWarning, SpecificationError
 
 __all__ = ["EstimationResult", "EventStudyResult", "CheckResult", "LinearDesign", "RegressionForm",
            "coefficient_table", "COLUMNS"]
@@ -183,6 +185,24 @@ class EstimationResult(_Table):
     linear: LinearDesign | None = field(default=None, repr=False)
     regression: Callable[[], RegressionForm] | None = field(default=None, repr=False)
     permuted: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        """Flag a degenerate effect (finite estimate, zero or undefined standard error) once, here."""
+        if not self.effect:
+            return
+        try:
+            rows = self.effect_table()
+        except (KeyError, SpecificationError):
+            return
+        estimate, error = rows["estimate"].to_numpy(float), rows["std_error"].to_numpy(float)
+        scale = np.maximum(1.0, np.abs(estimate))
+        degenerate = np.isfinite(estimate) & ~(error > 1e-12 * scale)
+        if degenerate.any():
+            note = (f"degenerate: the standard error of {list(rows.index[degenerate])} is zero or undefined (an outcome "
+                    "that is constant or fitted exactly by the regressors, or too few clusters), so its p-value and "
+                    "interval mean nothing")
+            warnings.warn(f"{self.method}: {note}.", DegenerateEstimateWarning, stacklevel=3)
+            object.__setattr__(self, "caveats", (*self.caveats, note))
 
     # ------------------------------------------------------------- the numbers
     @property

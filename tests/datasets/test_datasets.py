@@ -74,7 +74,7 @@ def test_every_bundled_file_is_documented():
     folder = resources.files("kzcausal.datasets")
     readme = folder.joinpath("README.md").read_text(encoding="utf-8")
     files = [f.name for f in folder.joinpath("data").iterdir() if f.name.endswith(".csv")]
-    assert len(files) == 7
+    assert len(files) == 9
     for name in files:
         section = readme.split(f"`{name}`", 1)
         assert len(section) == 2, f"{name} is not documented in datasets/README.md"

@@ -256,7 +256,10 @@ def _target_weights(target, post_times: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _bounds(name: str, values, default: np.ndarray) -> np.ndarray:
-    out = default if values is None else np.atleast_1d(np.asarray(values, dtype=float))
+    try:
+        out = default if values is None else np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise SpecificationError(f"{name}={values!r} is not a list of numbers; pass e.g. {name}=[0, 0.5, 1].") from None
     if out.size == 0 or not np.all(np.isfinite(out)) or (out < 0).any():
         raise SpecificationError(f"{name} must be a non-empty list of finite values >= 0 (0 is exact parallel "
                                  f"trends for relative magnitudes, linear trends for smoothness); got "

@@ -383,6 +383,11 @@ def wild_cluster_bootstrap(
         raise SpecificationError(f"weights={weights!r}; use 'rademacher' or 'webb'.")
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
+    if result.n_clusters is not None and result.n_clusters < 3:
+        raise SpecificationError(f"{result.n_clusters} cluster(s) ({result.cluster or 'region'}): the cluster-robust "
+                                 "variance is degenerate and a wild bootstrap has at most 2^G distinct draws, so it "
+                                 "cannot test anything. Fix: randomization inference (kz.randomization_inference), or "
+                                 "cluster more finely.")
     build = result.regression or (partial(_linear_form, result) if result.linear is not None else None)
     if build is not None:
         impose_null = True if impose_null is None else bool(impose_null)

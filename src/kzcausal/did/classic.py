@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import SpecificationError, show_rows
 from ..panel import RegionPanel
 from ..results import EstimationResult, LinearDesign, coefficient_table
-from .design import check_absorbing, few_cluster_notes, resolve_regions
+from .design import check_absorbing, check_outcome_varies, few_cluster_notes, resolve_regions
 from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, within_ols
 
 __all__ = ["did_2x2", "twfe"]
@@ -83,6 +83,7 @@ def did_2x2(
                                  "Fix: drop those region-years from the panel explicitly before estimating.")
     if not isinstance(post_from, (int, np.integer)) or isinstance(post_from, bool):
         raise SpecificationError(f"post_from={post_from!r}; give the first post-period year as an integer.")
+    check_outcome_varies(frame[outcome].to_numpy(float), outcome)
     rows = pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
                          "cohort": np.where(frame["region"].isin(regions), float(post_from), np.inf)})
     if cov == "cluster" and cluster not in (None, "region"):
@@ -234,6 +235,7 @@ def twfe(
                                  f"{show_rows(frame.loc[missing, ['region', 'year', *needed]])}\n"
                                  "Fix: drop those region-years from the panel explicitly before estimating.")
     check_absorbing(frame, treatment)
+    check_outcome_varies(frame[outcome].to_numpy(float), outcome)
     rows = frame[["region", "year", outcome, *covariates]].assign(cohort=_first_on(frame, treatment))
     if cov == "cluster" and cluster not in (None, "region"):
         rows["cluster"] = cluster_column(frame, cluster, panel.variables)

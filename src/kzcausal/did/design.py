@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import KzCausalWarning, PanelError, SpecificationError, show_rows
 from ..panel import RegionPanel, canonical_region
 
-__all__ = ["DIDDesign", "resolve_regions", "few_cluster_notes", "FEW_CLUSTERS"]
+__all__ = ["DIDDesign", "resolve_regions", "few_cluster_notes", "check_outcome_varies", "FEW_CLUSTERS"]
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -131,6 +131,7 @@ class DIDDesign:
             notes.append(message.split(":\n")[0])
         if not keep.any():
             raise SpecificationError(f"outcome {outcome!r} is missing in every row; nothing to estimate.")
+        check_outcome_varies(data[outcome].to_numpy(float)[keep], outcome)
         first_year = int(data["year"].to_numpy()[keep].min())
         early_regions = (cohort_of - anticipation <= first_year).to_numpy()
         early = sorted(regions[early_regions])
@@ -191,6 +192,15 @@ class DIDDesign:
     def cluster_warnings(self) -> list[str]:
         """Caveats about inference with few clusters or treated regions."""
         return few_cluster_notes(self.n_regions, int(self.region_cohorts.notna().sum()))
+
+
+def check_outcome_varies(values: np.ndarray, outcome: str) -> None:
+    """A constant outcome has no effect to estimate: raise instead of returning 0 with a zero standard error."""
+    finite = values[np.isfinite(values)]
+    if len(finite) and np.ptp(finite) <= 1e-12 * max(1.0, float(np.abs(finite).max())):
+        raise SpecificationError(f"outcome {outcome!r} is the same ({finite[0]:.6g}) in every row used, so there is "
+                                 "no variation to estimate an effect from. Fix: check the column (a typo, a filled-in "
+                                 "default, or the wrong variable).")
 
 
 def few_cluster_notes(n_clusters: int, n_treated: int, *, clustered: bool = True) -> list[str]:

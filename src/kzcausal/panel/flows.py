@@ -282,7 +282,10 @@ def read_flows(
                           "_raw_flow": table[flow].to_numpy()}, index=rows)
     names = {}
     for role, column in (("origin", origin), ("destination", destination)):
-        matched = _match_regions(pd.DataFrame({"_raw_region": table[column].to_numpy()}, index=rows), regions)
+        try:
+            matched = _match_regions(pd.DataFrame({"_raw_region": table[column].to_numpy()}, index=rows), regions)
+        except PanelError as error:  # the shared matcher says "region column": name the flow table's column
+            raise type(error)(str(error).replace("region column:", f"{role} column {column!r}:", 1)) from None
         names[role] = matched["region"].to_numpy(dtype=object)
     years = _parse_years(frame["year"], year)
     values = parse_numbers(frame["_raw_flow"], flow)

@@ -35,7 +35,7 @@ _REGIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "East Kazakhstan": ("oblast", ("East Kazakhstan", "East-Kazakhstan", "Eastern Kazakhstan",
                                    "East Kaz", "Shyghys Qazaqstan", "Shygys Kazakhstan", "Vostochno-Kazakhstanskaya",
                                    "Восточно-Казахстанская", "ВКО", "Шығыс Қазақстан")),
-    "Karaganda": ("oblast", ("Karaganda", "Karagandy", "Qaraghandy", "Qaragandy", "Karagandinskaya",
+    "Karaganda": ("oblast", ("Karaganda", "Karagandy", "Qaraghandy", "Qaragandy", "Qaraganda", "Karagandinskaya",
                              "Карагандинская", "Қарағанды", "Караганды")),
     "Kostanay": ("oblast", ("Kostanay", "Kostanayskaya", "Qostanay", "Kustanai", "Kustanay",
                             "Костанайская", "Қостанай", "Костанай")),
