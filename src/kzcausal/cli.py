@@ -60,6 +60,7 @@ def report(
 
     started = time.perf_counter()
     try:
+        _check_writable(out)                            # before any computation
         if data is not None and not data.is_file():
             raise KzCausalError(f"data file {str(data)!r} not found.")
         if data is not None and spec is None:
@@ -75,9 +76,7 @@ def report(
             else:
                 panel = read_panel(data, regions=None if raw.get("region_names") == "any" else "kazakhstan")
             if "treated_regions" in raw:
-                if "post_from" not in raw:
-                    raise KzCausalError(f"{spec}: 'treated_regions' needs 'post_from' (the first treated year).")
-                panel = with_treated_regions(panel, raw["treated_regions"], int(raw["post_from"]))
+                panel = with_treated_regions(panel, raw["treated_regions"], raw["post_from"])
             design.require_columns(panel)
         result = build_report(panel, design, out, fast=fast, quiet=quiet)
     except KzCausalError as exc:
@@ -95,3 +94,25 @@ def report(
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+def _check_writable(out: Path) -> None:
+    """The output folder must be a folder we can write to; say so before minutes of computing."""
+    import os
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        raise KzCausalError(f"--out {str(out)!r} is a file; give a folder (it is created if missing).")
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise KzCausalError(f"--out {str(out)!r}: {str(probe)!r} is a file, so the folder cannot be created.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise KzCausalError(f"--out {str(out)!r}: no permission to write in {str(probe)!r}. Fix: choose another folder.")
+    try:  # read-only file systems pass os.access for root; try it
+        with tempfile.NamedTemporaryFile(dir=probe, prefix=".kzcausal-write-test-"):
+            pass
+    except OSError as exc:
+        raise KzCausalError(f"--out {str(out)!r}: cannot write in {str(probe)!r} ({exc.strerror}). "
+                            "Fix: choose another folder.") from None

@@ -48,12 +48,23 @@ class ReportSpec:
     migration: bool = False                     # add the real interregional-flow sections (Kazakhstan)
 
     def require_columns(self, panel: RegionPanel) -> None:
-        """Raise naming the spec's columns the data lack, with the columns they have."""
+        """Raise naming the spec's columns the data lack, with the columns they have; check first_treated holds years."""
         columns = [self.outcome, self.first_treated, self.elasticity_outcome, self.elasticity_index]
         missing = [c for c in columns if c is not None and c not in panel.variables]
         if missing:
             raise SpecificationError(f"{self.source}: column(s) {missing} not in the data; available columns: "
                                      f"{panel.variables}.")
+        values = panel.to_frame()[self.first_treated].dropna()
+        if len(values) and values.isin([0, 1]).all():
+            raise SpecificationError(
+                f"{self.source}: first_treated column {self.first_treated!r} holds only 0/1, a treatment indicator, "
+                "not first treated years. Fix: a column with each treated region's first treated year (empty for "
+                "never treated), or treated_regions: [...] with post_from: <year>.")
+        years = panel.years
+        outside = sorted(set(values.astype(int)) - set(range(min(years), max(years) + 2)))
+        if outside:
+            raise SpecificationError(f"{self.source}: first treated year(s) {outside[:5]} in {self.first_treated!r} lie "
+                                     f"outside the data's years {min(years)}-{max(years)}; check the column.")
 
 
 TREATED = "treated_after_adoption"
@@ -69,6 +80,8 @@ def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise SpecificationError(f"--spec {str(path)!r} is a directory; give the YAML file inside it.")
     if not path.is_file():
         raise SpecificationError(f"specification file {str(path)!r} not found.")
     try:
@@ -90,9 +103,27 @@ def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
     if not isinstance(elasticity, Mapping):
         raise SpecificationError(f"{where}: 'elasticity' must be a mapping with 'outcome', 'index' and optionally "
                                  "'factor_regions'.")
-    for key in ("leads", "lags"):
-        if key in raw and (not isinstance(raw[key], int) or raw[key] < 1):
-            raise SpecificationError(f"{where}: {key!r} must be a positive integer; got {raw[key]!r}.")
+    for key in ("leads", "lags"):  # YAML reads `true` as a bool, which Python counts as an int
+        if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int) or raw[key] < 1):
+            raise SpecificationError(f"{where}: {key!r} must be a positive whole number of years; got {raw[key]!r}.")
+    for key in ("outcome", "first_treated", "title"):
+        if key in raw and not isinstance(raw[key], str):
+            what = "a title" if key == "title" else "a column name"
+            raise SpecificationError(f"{where}: {key!r} must be text ({what}); got {raw[key]!r} "
+                                     f"({type(raw[key]).__name__}).")
+    if "treated_regions" in raw:
+        regions = raw["treated_regions"]
+        if isinstance(regions, str) or not isinstance(regions, list) or not regions \
+                or not all(isinstance(r, str) for r in regions):
+            raise SpecificationError(f"{where}: 'treated_regions' must be a YAML list of region names, e.g.\n"
+                                     f"  treated_regions: [Akmola, Kostanay]\ngot {regions!r}.")
+        if "post_from" not in raw:
+            raise SpecificationError(f"{where}: 'treated_regions' needs 'post_from' (the first treated year).")
+    if "post_from" in raw and (isinstance(raw["post_from"], bool) or not isinstance(raw["post_from"], int)):
+        raise SpecificationError(f"{where}: 'post_from' must be a whole year such as 2014; got {raw['post_from']!r}.")
+    if "region_names" in raw and raw["region_names"] not in ("any", "kazakhstan"):
+        raise SpecificationError(f"{where}: 'region_names' is 'any' (any unit names) or 'kazakhstan' (the default); "
+                                 f"got {raw['region_names']!r}.")
     spec = ReportSpec(outcome=raw["outcome"], first_treated=raw.get("first_treated", "first_treated"),
                       leads=raw.get("leads", 3), lags=raw.get("lags", 5),
                       elasticity_outcome=elasticity.get("outcome"), elasticity_index=elasticity.get("index"),
