@@ -6,7 +6,7 @@ few-cluster inference, and hierarchical Bayesian elasticities.
 """
 
 from . import bayes, datasets, diagnostics, report
-from .bayes import bayesian_event_study, compare_models, factor_model, hierarchical_elasticity
+from .bayes import bayesian_event_study, bayesian_gravity, compare_models, factor_model, hierarchical_elasticity
 from .datasets import SimulationTruth, load_kazakhstan, load_migration_flows, simulate_panel
 from .diagnostics import (
     bacon_decomposition,
@@ -19,7 +19,7 @@ from .diagnostics import (
     randomization_inference,
     wild_cluster_bootstrap,
 )
-from .did import DIDDesign, did_2x2, event_study, staggered_did, twfe
+from .did import DIDDesign, did_2x2, event_study, imputation_did, staggered_did, twfe, two_stage_did
 from .migration import gravity_data, gravity_model, pair_did
 from .errors import (
     ConvergenceWarning,
@@ -57,6 +57,8 @@ __all__ = [
     "twfe",
     "staggered_did",
     "event_study",
+    "imputation_did",
+    "two_stage_did",
     "gravity_data",
     "gravity_model",
     "pair_did",
@@ -73,6 +75,7 @@ __all__ = [
     "hierarchical_elasticity",
     "compare_models",
     "bayesian_event_study",
+    "bayesian_gravity",
     "regression_table",
     "build_report",
     "bayes",
