@@ -19,7 +19,17 @@ from .diagnostics import (
     randomization_inference,
     wild_cluster_bootstrap,
 )
-from .did import DIDDesign, did_2x2, event_study, imputation_did, staggered_did, twfe, two_stage_did
+from .did import (
+    DIDDesign,
+    did_2x2,
+    event_study,
+    imputation_did,
+    staggered_did,
+    synthetic_control,
+    synthetic_did,
+    twfe,
+    two_stage_did,
+)
 from .migration import gravity_data, gravity_model, pair_did
 from .errors import (
     ConvergenceWarning,
@@ -59,6 +69,8 @@ __all__ = [
     "event_study",
     "imputation_did",
     "two_stage_did",
+    "synthetic_did",
+    "synthetic_control",
     "gravity_data",
     "gravity_model",
     "pair_did",

@@ -196,7 +196,9 @@ class EstimationResult(_Table):
             return
         estimate, error = rows["estimate"].to_numpy(float), rows["std_error"].to_numpy(float)
         scale = np.maximum(1.0, np.abs(estimate))
-        degenerate = np.isfinite(estimate) & ~(error > 1e-12 * scale)
+        # no standard error but a p-value (placebo ranks, permutations) is inference by design, not degenerate
+        has_test = np.isfinite(rows["p_value"].to_numpy(float)) & np.isnan(error)
+        degenerate = np.isfinite(estimate) & ~(error > 1e-12 * scale) & ~has_test
         if degenerate.any():
             note = (f"degenerate: the standard error of {list(rows.index[degenerate])} is zero or undefined (an outcome "
                     "that is constant or fitted exactly by the regressors, or too few clusters), so its p-value and "

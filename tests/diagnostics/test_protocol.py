@@ -14,6 +14,7 @@ import pytest
 
 import kzcausal as kz
 from kzcausal.did.imputation import imputation_did, two_stage_did
+from kzcausal.did.synthetic import synthetic_control, synthetic_did
 from kzcausal.results import CheckResult, EstimationResult, EventStudyResult
 
 FITS = {
@@ -27,8 +28,11 @@ FITS = {
     "dynamic_twfe": lambda p: kz.event_study(p, "outcome", "first_treated", method="twfe", leads=2, lags=2),
     "imputation": lambda p: imputation_did(p, "outcome", "first_treated", leads=2, lags=2),
     "two_stage": lambda p: two_stage_did(p, "outcome", "first_treated", leads=2, lags=2),
+    "synthetic_did": lambda p: synthetic_did(p, "outcome", treated_regions(p), post_from(p), n_reps=20,
+                                             random_seed=1),
+    "synthetic_control": lambda p: synthetic_control(p, "outcome", treated_regions(p), post_from(p)),
 }
-SINGLE_COHORT = {"did_2x2"}
+SINGLE_COHORT = {"did_2x2", "synthetic_did", "synthetic_control"}
 
 
 def treated_regions(panel):
