@@ -368,6 +368,30 @@ def build_report(
                                                       random_seed=random_seed)
             sec.html.append(_pre(res["wcb_cs"].summary()))
 
+    def single_adoption() -> int:
+        if not single_cohort:
+            raise SpecificationError("the synthetic estimators need one adoption year; this design is staggered "
+                                     f"(cohorts {sorted(cohorts.dropna().unique().tolist())}).")
+        return int(cohorts.dropna().iloc[0])
+
+    def synthetic_did_section(sec):
+        from ..did import synthetic_did
+
+        res["sdid"] = fit = synthetic_did(panel, s.outcome, treated, single_adoption(), variance="placebo",
+                                          n_reps=200, random_seed=random_seed, progress=False)
+        sec.html.append(_pre(fit.summary()))
+        weights = fit.unit_weights.sort_values(ascending=False)
+        sec.html.append("<p>Unit weights of the control regions and time weights of the pre-period years:</p>"
+                        + weights.round(3).to_frame().to_html() + fit.time_weights.round(3).to_frame().to_html())
+        sec.figures.append(_figure(fit.plot()))
+
+    def synthetic_control_section(sec):
+        from ..did import synthetic_control
+
+        res["sc"] = fit = synthetic_control(panel, s.outcome, treated, single_adoption(), random_seed=random_seed)
+        sec.html.append(_pre(fit.summary()))
+        sec.figures.append(_figure(fit.plot()))
+
     def design_power(sec):
         n_sims = 100 if run.fast else 300
         res["power"] = power = dx.power_analysis(panel, s.outcome, s.first_treated, n_sims=n_sims,
@@ -412,6 +436,8 @@ def build_report(
     run.section("Exact randomization inference", randomization)
     run.section("Wild cluster bootstrap", bootstrap)
     run.section("Leave one region out", leave_out)
+    run.section("Synthetic difference-in-differences (Arkhangelsky et al. 2021)", synthetic_did_section)
+    run.section("Synthetic control with placebos in space (Abadie et al. 2010)", synthetic_control_section)
     run.section("Design power: what this layout can detect", design_power)
     if s.migration:
         _migration_sections(run, random_seed)
@@ -605,6 +631,11 @@ def _verdict(res: dict, spec: ReportSpec) -> list[str]:
         same = int((np.sign(est) == np.sign(fit.effect_estimate)).sum())
         out.append(f"leave one region out: the sign holds in {same} of {len(est)} fits "
                    f"(estimates {est.min():.4f} to {est.max():.4f}).")
+    for key, name in (("sdid", "synthetic DID (placebo SE)"), ("sc", "synthetic control (placebo-in-space rank)")):
+        if key in res:
+            row = res[key].effect_table().iloc[0]
+            mark = "significant" if row["p_value"] < 0.05 else "NOT significant"
+            out.append(f"{name}: {row['estimate']:.4f}; {mark} at 5% ({_fmt_p(row['p_value'])}).")
     if "power" in res:
         for _, row in res["power"].mde.iterrows():
             if row["inference"] == "analytic" and np.isfinite(row["mde"]):
