@@ -1,7 +1,9 @@
-"""Bayesian models: paper 000's factor models, hierarchical elasticities, a Bayesian event study."""
+"""Bayesian models: paper 000's factor models, hierarchical elasticities, a Bayesian event study, a
+hierarchical gravity model of migration flows."""
 
 from .event_study import BayesianEventStudyResult, bayesian_event_study
 from .factor import FactorModelResult, factor_model
+from .gravity import BayesianGravityResult, bayesian_gravity, compare_gravity
 from .sbc import SBCResult, simulation_based_calibration
 from .hierarchical import (
     DEFAULT_PRIORS,
@@ -14,4 +16,5 @@ from .hierarchical import (
 
 __all__ = ["factor_model", "FactorModelResult", "hierarchical_elasticity", "ElasticityResult", "compare_models",
            "prior_sensitivity", "convergence_diagnostics", "DEFAULT_PRIORS", "bayesian_event_study",
-           "BayesianEventStudyResult", "simulation_based_calibration", "SBCResult"]
+           "BayesianEventStudyResult", "simulation_based_calibration", "SBCResult", "bayesian_gravity",
+           "BayesianGravityResult", "compare_gravity"]

@@ -665,8 +665,16 @@ def _migration_verdict(res: dict) -> list[str]:
                    f"elasticity {dist['estimate']:.2f}. With region effects the GRP elasticities rest on changes "
                    "within regions over a few years; see that column before reading them causally.")
     if "gravity_bayes" in res:
-        out += [f"Bayesian gravity: {line}" for line in res["gravity_bayes"].verdict_lines()] \
-            if hasattr(res["gravity_bayes"], "verdict_lines") else []
+        fit = res["gravity_bayes"]
+        frame = fit.to_frame().set_index("term")
+        pull, push = frame.loc["mu_pull"], frame.loc["mu_push"]
+        regions = fit.elasticities()["pull"]
+        sure = regions[(regions["ci_low"] > 0) | (regions["ci_high"] < 0)].index.tolist()
+        out.append("Bayesian gravity (negative binomial, partial pooling): average pull elasticity "
+                   f"{pull['estimate']:.2f} [{pull['ci_low']:.2f}, {pull['ci_high']:.2f}], push {push['estimate']:.2f} [{push['ci_low']:.2f}, "
+                   f"{push['ci_high']:.2f}] (90% intervals); regions whose own pull interval excludes 0: "
+                   f"{', '.join(sure) or 'none'}" + ("; the sampler's diagnostics flag problems, see the section."
+                                                      if not fit.converged else "."))
     if "serpin_flows" in res:
         for method, fit in res["serpin_flows"].items():
             row = fit.effect_table().iloc[0]
