@@ -36,6 +36,19 @@ FIXED_EFFECTS = {
 CLUSTERS = ("pair", "origin", "destination", "origin+destination")
 
 
+def small_sample() -> dict:
+    """pyfixest's small-sample setting of the migration models: G/(G-1) (G the smallest number of clusters
+    for two-way clustering), no (N-1)/(N-K).
+
+    (pyfixest renamed ``adj``/``cluster_adj``/``cluster_df`` to ``k_adj``/``G_adj``/``G_df``; both spellings work.)
+    """
+    import pyfixest as pf
+
+    if hasattr(pf, "MapDemeaner"):  # pyfixest >= 0.60 names (the older ones are deprecated there)
+        return pf.ssc(k_adj=False, G_adj=True, G_df="min")
+    return pf.ssc(adj=False, cluster_adj=True, cluster_df="min")
+
+
 def gravity_data(flows: FlowTable, panel: RegionPanel, distances: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per origin -> destination -> year: the flow and the gravity regressors.
 
@@ -198,10 +211,11 @@ def gravity_model(
     # IRLS to a relative deviance change of 1e-12 (pyfixest: 1e-8) and fixed effects demeaned to
     # 1e-8 (1e-6): pyfixest evaluates the sandwich at the weights of the last-but-one iteration, so
     # with its defaults the standard errors are only good to ~2e-5 (relative); here to ~1e-7.
+    options = {"ssc": small_sample()}
     if hasattr(pf, "MapDemeaner"):  # pyfixest >= 0.60 names (the older ones are deprecated there)
-        options = {"ssc": pf.ssc(k_adj=False, G_adj=True, G_df="min"), "demeaner": pf.MapDemeaner(fixef_tol=1e-8)}
+        options["demeaner"] = pf.MapDemeaner(fixef_tol=1e-8)
     else:
-        options = {"ssc": pf.ssc(adj=False, cluster_adj=True, cluster_df="min"), "fixef_tol": 1e-8}
+        options["fixef_tol"] = 1e-8
     with warnings.catch_warnings():  # terms absorbed by the fixed effects get the typed error below
         warnings.filterwarnings("ignore", message=r"[\s\S]*dropped due to multicollinearity", category=UserWarning)
         fit = pf.fepois(formula, data=engine, vcov={"CRV1": cluster}, iwls_tol=1e-12, iwls_maxiter=100,

@@ -28,6 +28,7 @@ from ..errors import PanelError, RegionNameError, SpecificationError, show_rows
 from ..panel.flows import FlowTable
 from ..panel.regions import closest_regions
 from ..results import COLUMNS, EstimationResult, coefficient_table
+from .gravity import small_sample
 
 __all__ = ["pair_did", "PairDIDResult", "SENDING", "RECEIVING", "NEITHER"]
 
@@ -227,19 +228,6 @@ def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, 
         by_year=by_year, pairs=rows, labels=labels,
         permuted=partial(_permuted, rows=rows, regions=tuple(labels.index), settings=spec["settings"]),
     )
-
-
-def small_sample() -> dict:
-    """pyfixest's small-sample setting used by the migration models: G/(G-1) only, no (N-1)/(N-K).
-
-    (pyfixest renamed ``adj``/``cluster_adj`` to ``k_adj``/``G_adj``; both spellings are accepted.)
-    """
-    import pyfixest as pf
-
-    try:
-        return pf.ssc(k_adj=False, G_adj=True)
-    except TypeError:  # pyfixest before the rename
-        return pf.ssc(adj=False, cluster_adj=True)
 
 
 def _targeted(rows: pd.DataFrame, labels: pd.Series) -> np.ndarray:
