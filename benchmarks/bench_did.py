@@ -20,11 +20,11 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 import warnings
 
 import numpy as np
 import pandas as pd
+from timing import best
 
 warnings.filterwarnings("ignore")
 
@@ -44,14 +44,6 @@ def make_panel(n_units: int, n_years: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"unit": unit, "year": year, "g": gg, "x": x, "y": y,
                          "first_treated": np.where(gg > 0, gg, np.nan)})
 
-
-def best(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def staggered(df: pd.DataFrame, repeats: int) -> None:

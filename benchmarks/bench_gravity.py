@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import best
 
 STEP = r"""
 import json, sys, time, warnings
@@ -90,14 +91,6 @@ def simulate_rows(n_regions: int, n_years: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"origin": names[o], "destination": names[d], "pair": np.tile(pairs, n_years),
                          "year": np.arange(2020, 2020 + n_years)[t], "flow": flow, "log_distance": log_distance})
 
-
-def best(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def real_data(repeats: int) -> None:

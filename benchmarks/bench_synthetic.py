@@ -19,22 +19,14 @@ Each timing is the best of ``--repeats`` runs; ratios are kzcausal / diff-diff i
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
 import pandas as pd
+from timing import best
 
 warnings.filterwarnings("ignore")
 
-
-def best(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def kazakhstan_shaped():
