@@ -292,12 +292,13 @@ def load_kazakhstan(boundaries: int = 2021, *, migration: bool = False) -> Regio
         reason=f"GRP of {first_grp_year - 1} and earlier not on {boundaries} boundaries")]
     if migration:
         flows = load_migration_flows(boundaries)
-        totals = flows.region_totals().to_frame()[["region", "year", "arrivals", "departures"]]
+        region_totals = flows.region_totals()
+        totals = region_totals.to_frame()[["region", "year", "arrivals", "departures"]]
         without = frame.loc[~frame["year"].isin(totals["year"]), ["region", "year"]]
         dropped.append(without.assign(reason="no interregional flow data for this year (migration=True)"))
         frame = frame.merge(totals, on=["region", "year"], how="inner")
         sources.append(SOURCES["bns_flows"])
-        units.update(flows.region_totals().units)
+        units.update(region_totals.units)
         notes += list(flows.notes)
     panel = read_panel(frame, sources=sources, units=units, allow_gaps=migration)
     return replace(panel, boundaries=boundaries, dropped=pd.concat(dropped), notes=(*notes, *grp_h.notes))

@@ -482,7 +482,8 @@ def _migration_sections(run: _Run, random_seed: int) -> None:
         totals = flows.region_totals().to_frame()
         latest = totals[totals["year"] == max(MIGRATION_YEARS)].set_index("region")[
             ["arrivals", "departures", "net_migration", "attractiveness_index"]].sort_values("net_migration")
-        published = load_kazakhstan(2021).to_frame().dropna(subset=["attractiveness_index"])
+        res["panel_2021"] = load_kazakhstan(2021)   # GRP and population on the flows' 17 regions
+        published = res["panel_2021"].to_frame().dropna(subset=["attractiveness_index"])
         both = published.merge(totals, on=["region", "year"], suffixes=("_published", "_flows"))
         diff = (both["attractiveness_index_published"] - both["attractiveness_index_flows"]).abs()
         sec.html.append(f"<p>Arrivals, departures and the attractiveness index (arrivals / departures) from the "
@@ -494,7 +495,7 @@ def _migration_sections(run: _Run, random_seed: int) -> None:
 
     def gravity(sec):
         flows = res["flows"].select(years=[y for y in MIGRATION_YEARS if y >= 2015])
-        panel = load_kazakhstan(2021)
+        panel = res["panel_2021"]
         models = {
             "year effects": gravity_model(flows, panel, fixed_effects="year", cluster="origin+destination"),
             "region + year effects": gravity_model(flows, panel, fixed_effects="origin+destination+year",
@@ -514,7 +515,7 @@ def _migration_sections(run: _Run, random_seed: int) -> None:
         from ..bayes import bayesian_gravity as fit_gravity
 
         flows = res["flows"].select(years=[y for y in MIGRATION_YEARS if y >= 2015])
-        res["gravity_bayes"] = fit = fit_gravity(flows, load_kazakhstan(2021), draws=500, tune=500, chains=2,
+        res["gravity_bayes"] = fit = fit_gravity(flows, res["panel_2021"], draws=500, tune=500, chains=2,
                                                  random_seed=random_seed, progress=not run.quiet)
         sec.html.append(_pre(fit.summary()))
         sec.figures.append(_figure(fit.plot()))
