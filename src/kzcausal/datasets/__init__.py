@@ -15,9 +15,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..errors import DataQualityWarning, SpecificationError
+from ..errors import DataQualityWarning
 from ..panel import RegionPanel, canonical_region, read_panel
-from ..panel.flows import FlowTable, read_flows, region_unit_at
+from ..panel.flows import FlowTable, read_flows
 from .simulate import SimulationTruth, simulate_panel
 
 __all__ = [

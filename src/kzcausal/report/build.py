@@ -48,7 +48,7 @@ class ReportSpec:
     migration: bool = False                     # add the real interregional-flow sections (Kazakhstan)
 
     def require_columns(self, panel: RegionPanel) -> None:
-        """Raise naming the spec's columns the data lack, with the columns they have; check first_treated holds years."""
+        """Raise naming the spec's columns the data lack (listing those they have); check first_treated holds years."""
         columns = [self.outcome, self.first_treated, self.elasticity_outcome, self.elasticity_index]
         missing = [c for c in columns if c is not None and c not in panel.variables]
         if missing:
@@ -63,8 +63,8 @@ class ReportSpec:
         years = panel.years
         outside = sorted(set(values.astype(int)) - set(range(min(years), max(years) + 2)))
         if outside:
-            raise SpecificationError(f"{self.source}: first treated year(s) {outside[:5]} in {self.first_treated!r} lie "
-                                     f"outside the data's years {min(years)}-{max(years)}; check the column.")
+            raise SpecificationError(f"{self.source}: first treated year(s) {outside[:5]} in {self.first_treated!r} "
+                                     f"lie outside the data's years {min(years)}-{max(years)}; check the column.")
 
 
 TREATED = "treated_after_adoption"
@@ -672,7 +672,8 @@ def _migration_verdict(res: dict) -> list[str]:
         regions = fit.elasticities()["pull"]
         sure = regions[(regions["ci_low"] > 0) | (regions["ci_high"] < 0)].index.tolist()
         out.append("Bayesian gravity (negative binomial, partial pooling): average pull elasticity "
-                   f"{pull['estimate']:.2f} [{pull['ci_low']:.2f}, {pull['ci_high']:.2f}], push {push['estimate']:.2f} [{push['ci_low']:.2f}, "
+                   f"{pull['estimate']:.2f} [{pull['ci_low']:.2f}, {pull['ci_high']:.2f}], "
+                   f"push {push['estimate']:.2f} [{push['ci_low']:.2f}, "
                    f"{push['ci_high']:.2f}] (90% intervals); regions whose own pull interval excludes 0: "
                    f"{', '.join(sure) or 'none'}" + ("; the sampler's diagnostics flag problems, see the section."
                                                       if not fit.converged else "."))
