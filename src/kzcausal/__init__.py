@@ -39,9 +39,11 @@ from .errors import (
     HarmonizationWarning,
     KzCausalError,
     PanelError,
+    ParallelError,
     RegionNameError,
     SpecificationError,
 )
+from .parallel import config
 from .panel import FlowTable, RegionPanel, read_flows, read_panel
 from .report import build_report, regression_table
 from .results import CheckResult, EstimationResult, EventStudyResult
@@ -100,6 +102,8 @@ __all__ = [
     "RegionNameError",
     "HarmonizationError",
     "SpecificationError",
+    "ParallelError",
+    "config",
     "HarmonizationWarning",
     "ConvergenceWarning",
     "DataQualityWarning",

@@ -52,6 +52,10 @@ class SpecificationError(KzCausalError, ValueError):
     """A model or indicator request that does not fit the data."""
 
 
+class ParallelError(KzCausalError, RuntimeError):
+    """The parallel backend (Dask) cannot run the work: client closed or unreachable, workers dying."""
+
+
 class KzCausalWarning(UserWarning):
     """Base class of kzcausal warnings."""
 

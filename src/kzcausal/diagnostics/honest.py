@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ..parallel import map_tasks
 from ..results import CheckResult, EventStudyResult
 from ..errors import SpecificationError
 
@@ -198,10 +199,7 @@ def honest_sensitivity(
     else:
         raise SpecificationError(f"restriction must be 'relative_magnitude' or 'smoothness'; got {restriction!r}.")
 
-    from tqdm.auto import tqdm
-
-    intervals = [solver.interval(b) for b in tqdm(bounds, desc=f"HonestDiD ({restriction})", leave=False,
-                                                  disable=not progress)]
+    intervals = map_tasks(solver.interval, list(bounds), progress=progress, desc=f"HonestDiD ({restriction})")
     name = "Mbar" if restriction == "relative_magnitude" else "M"
     table = pd.DataFrame({name: bounds, "ci_low": [i[0] for i in intervals], "ci_high": [i[1] for i in intervals]})
     estimate = float(weights @ beta[n_pre:])

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import optimize
 
 from ..errors import SpecificationError
+from ..parallel import map_tasks
 from ..results import CheckResult, EstimationResult, RegressionForm
 
 __all__ = ["randomization_inference", "wild_cluster_bootstrap", "RandomizationResult", "BootstrapResult"]
@@ -216,24 +217,25 @@ def randomization_inference(
 
 def _refit_statistics(result: EstimationResult, regions: pd.Index, matrix: np.ndarray, statistic: str,
                       progress: bool) -> np.ndarray:
-    """The effect (or its t) re-estimated through ``result.refit`` for every assignment."""
-    import warnings
+    """The effect (or its t) re-estimated through ``result.refit`` for every assignment (serially or on Dask)."""
+    values = map_tasks(partial(_refit_statistic, result=result, regions=regions, statistic=statistic), list(matrix),
+                       progress=progress and len(matrix) >= 200, desc="randomization inference (re-fits)")
+    return np.array(values, dtype=float)
 
-    from tqdm.auto import tqdm
+
+def _refit_statistic(cohorts: np.ndarray, *, result: EstimationResult, regions: pd.Index, statistic: str) -> float:
+    """One assignment's effect (or t); NaN when it cannot be estimated (e.g. no control region in a cell)."""
+    import warnings
 
     from ..errors import KzCausalError
 
-    out = np.full(len(matrix), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for i in tqdm(range(len(matrix)), desc="randomization inference (re-fits)",
-                      disable=not progress or len(matrix) < 200, leave=False):
-            try:
-                row = result.refit(cohorts=pd.Series(matrix[i], index=regions)).effect_table().iloc[0]
-            except KzCausalError:
-                continue
-            out[i] = row["estimate"] if statistic == "estimate" else row["estimate"] / row["std_error"]
-    return out
+        try:
+            row = result.refit(cohorts=pd.Series(cohorts, index=regions)).effect_table().iloc[0]
+        except KzCausalError:
+            return np.nan
+    return float(row["estimate"] if statistic == "estimate" else row["estimate"] / row["std_error"])
 
 
 def _count_assignments(labels: np.ndarray) -> int:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from ..errors import KzCausalError, SpecificationError
 from ..panel import RegionPanel, read_panel
+from ..parallel import map_tasks
 from ..results import CheckResult, EstimationResult
 
 __all__ = ["power_analysis", "PowerResult", "ErrorProcess", "estimate_error_process"]
@@ -188,7 +190,8 @@ def power_analysis(
         Power that defines the minimum detectable effect, and the test level.
     random_seed
         Seeds one ``numpy.random.SeedSequence``; panel ``s`` uses its ``s``-th spawned child, so
-        results do not depend on how the work is split.
+        results do not depend on how the work is split: serially or on any number of Dask workers
+        (``kz.config(backend="dask")``), the numbers are identical.
 
     Returns
     -------
@@ -200,10 +203,6 @@ def power_analysis(
     Burlig, Preonas & Woerman (2020), Panel data and experimental design, JDE 144; Roth (2022)
     on what a pre-test can detect.
     """
-    from tqdm.auto import tqdm
-
-    from .. import diagnostics as dx
-
     unknown = [i for i in inference if i not in INFERENCE]
     if isinstance(inference, str) or unknown or not inference:
         raise SpecificationError(f"inference={inference!r}; use a list of {list(INFERENCE)}.")
@@ -226,47 +225,28 @@ def power_analysis(
     grid = np.asarray(effects if effects is not None else np.linspace(0, 4 * error.sigma, 9), dtype=float)
     regions = layout["region"].unique()
     years = np.sort(layout["year"].unique())
-    seeds = np.random.SeedSequence(random_seed).spawn(n_sims)
+    entropy = np.random.SeedSequence(random_seed).entropy  # the same simulated panels for every estimator
     treated_post = (layout["year"].to_numpy() >= layout["cohort"].to_numpy()).astype(float)
-    region_index = pd.Index(regions).get_indexer(layout["region"])
-    year_index = pd.Index(years).get_indexer(layout["year"])
-
-    def draw(s: int) -> np.ndarray:
-        return error.simulate(len(regions), len(years), np.random.default_rng(seeds[s]))[region_index, year_index]
+    draw = partial(_draw, error=error, shape=(len(regions), len(years)),
+                   cells=(pd.Index(regions).get_indexer(layout["region"]), pd.Index(years).get_indexer(layout["year"])))
+    first = np.random.SeedSequence(entropy).spawn(1)[0]
 
     records: list[dict] = []
     mdes: list[dict] = []
-    bar = tqdm(total=n_sims * len(estimators), desc="power analysis", disable=not progress, leave=False)
     for name, estimator in estimators.items():
         try:
-            base = _first_fit(estimator, layout, draw(0), panel)
+            base = _first_fit(estimator, layout, draw(first), panel)
         except KzCausalError as exc:
             raise SpecificationError(f"estimator {name!r} fails on the simulated layout: {exc}") from None
         rows = base.rows()
         order = _align(rows, layout)
-        shift = _shift_equivariant(base, rows, order, draw(0), treated_post, grid.max() or error.sigma)
-        stats = {inf: np.full((n_sims, len(grid)), np.nan) for inf in inference}
-        estimates, errors, criticals = np.full(n_sims, np.nan), np.full(n_sims, np.nan), np.full(n_sims, np.nan)
-        for s in range(n_sims):
-            y0 = draw(s)
-            for j, tau in enumerate(grid):
-                if shift and j > 0 and set(inference) == {"analytic"}:
-                    break
-                result = _refit(base, rows, order, y0 + tau * treated_post)
-                row = result.effect_table().iloc[0]
-                if "analytic" in inference:
-                    stats["analytic"][s, j] = row["p_value"]
-                    if j == 0:
-                        estimates[s], errors[s] = row["estimate"], row["std_error"]
-                        criticals[s] = (row["ci_high"] - row["estimate"]) / row["std_error"]
-                child = int(seeds[s].generate_state(1)[0])
-                if "wild_bootstrap" in inference:
-                    stats["wild_bootstrap"][s, j] = dx.wild_cluster_bootstrap(
-                        result, n_boot=n_draws, random_seed=child).p_value
-                if "randomization" in inference:
-                    stats["randomization"][s, j] = dx.randomization_inference(
-                        result, assignments=n_draws, random_seed=child, progress=False).p_value
-            bar.update(1)
+        shift = _shift_equivariant(base, rows, order, draw(first), treated_post, grid.max() or error.sigma)
+        one_panel = partial(_one_panel, base=base, rows=rows, order=order, draw=draw, treated_post=treated_post,
+                            grid=grid, inference=tuple(inference), shift=shift, n_draws=n_draws)
+        out = map_tasks(one_panel, range(n_sims), seed=np.random.SeedSequence(entropy), progress=progress,
+                        desc=f"power analysis: {name}")
+        stats = {inf: np.array([o["stats"][inf] for o in out]) for inf in inference}
+        estimates, errors, criticals = (np.array([o[key] for o in out]) for key in ("estimate", "se", "critical"))
         for inf in inference:
             if inf == "analytic" and shift:
                 # exact for every effect: estimate(tau) = estimate(0) + tau, same standard error
@@ -286,7 +266,6 @@ def power_analysis(
         if not shift and "analytic" in inference:
             caveats.append(f"{name}: not shift-equivariant on this layout, so every effect was re-fitted and the "
                            "minimum detectable effect is interpolated between the effects tried")
-    bar.close()
     power = pd.DataFrame(records)
     mde = pd.DataFrame(mdes)
     table = power.assign(term=lambda f: f["estimator"] + " / " + f["inference"] + " / effect=" +
@@ -300,6 +279,39 @@ def power_analysis(
               f"{n_sims} panels")
     return PowerResult(table=table, method=method, caveats=tuple(caveats), power=power, mde=mde, error=error,
                        target=target, alpha=alpha, n_sims=n_sims)
+
+
+def _draw(seed: np.random.SeedSequence, *, error: ErrorProcess, shape: tuple[int, int], cells) -> np.ndarray:
+    """One simulated untreated outcome per layout row, from the panel's own seed."""
+    return error.simulate(*shape, np.random.default_rng(seed))[cells]
+
+
+def _one_panel(s: int, seed: np.random.SeedSequence, *, base: EstimationResult, rows: pd.DataFrame,
+               order: np.ndarray, draw, treated_post: np.ndarray, grid: np.ndarray, inference: tuple[str, ...],
+               shift: bool, n_draws: int) -> dict:
+    """Panel ``s``: its p-value under each inference at each effect, and (effect 0) estimate, SE and critical t."""
+    from .inference import randomization_inference, wild_cluster_bootstrap
+
+    y0 = draw(seed)
+    stats = {inf: np.full(len(grid), np.nan) for inf in inference}
+    out = {"stats": stats, "estimate": np.nan, "se": np.nan, "critical": np.nan}
+    child = int(seed.generate_state(1)[0])
+    for j, tau in enumerate(grid):
+        if shift and j > 0 and set(inference) == {"analytic"}:
+            break
+        result = _refit(base, rows, order, y0 + tau * treated_post)
+        row = result.effect_table().iloc[0]
+        if "analytic" in inference:
+            stats["analytic"][j] = row["p_value"]
+            if j == 0:
+                out.update(estimate=row["estimate"], se=row["std_error"],
+                           critical=(row["ci_high"] - row["estimate"]) / row["std_error"])
+        if "wild_bootstrap" in inference:
+            stats["wild_bootstrap"][j] = wild_cluster_bootstrap(result, n_boot=n_draws, random_seed=child).p_value
+        if "randomization" in inference:
+            stats["randomization"][j] = randomization_inference(
+                result, assignments=n_draws, random_seed=child, progress=False).p_value
+    return out
 
 
 def _layout(panel: RegionPanel, outcome: str, first_treated) -> pd.DataFrame:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from ..errors import KzCausalError, SpecificationError
 from ..panel import RegionPanel
+from ..parallel import map_tasks
 from ..results import COLUMNS, CheckResult, EstimationResult
 
 __all__ = ["placebo_in_time", "placebo_outcome", "leave_one_out", "RefitResult"]
@@ -33,6 +35,24 @@ def _require_refit(result: EstimationResult) -> pd.DataFrame:
 
 def _effect_row(fit: EstimationResult) -> pd.Series:
     return fit.effect_table().iloc[0][COLUMNS]
+
+
+def _refit_row(rows: pd.DataFrame, *, result: EstimationResult, outcome: str | None = None
+               ) -> pd.Series | str:
+    """The effect re-estimated on ``rows`` (warnings silenced), or the first line of why it cannot be."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return _effect_row(result.refit(rows, outcome=outcome))
+        except KzCausalError as exc:
+            return str(exc).splitlines()[0]
+
+
+def _refit_rows(result: EstimationResult, datasets: dict[str, pd.DataFrame], desc: str, outcome=None) -> dict:
+    """Re-fit every named dataset through the configured backend (serial or Dask); values as :func:`_refit_row`."""
+    values = map_tasks(partial(_refit_row, result=result, outcome=outcome), list(datasets.values()),
+                       progress=len(datasets) >= 50, desc=desc)
+    return dict(zip(datasets, values))
 
 
 def _collect(result: EstimationResult, fits: dict[str, pd.Series], method: str, caveats=()) -> RefitResult:
@@ -56,7 +76,7 @@ def placebo_in_time(result: EstimationResult, shifts: Sequence[int] = (1, 2, 3))
         raise SpecificationError("placebo in time needs treated regions; the result has none.")
     first = float(np.min(cohort[np.isfinite(cohort)]))
     pre = data[data["year"] < first]
-    rows = {}
+    datasets = {}
     for shift in shifts:
         if not isinstance(shift, (int, np.integer)) or shift < 1:
             raise SpecificationError(f"shift={shift!r}: placebo adoption must move earlier by a whole number of "
@@ -67,9 +87,12 @@ def placebo_in_time(result: EstimationResult, shifts: Sequence[int] = (1, 2, 3))
         if (fake["year"] < first - shift).sum() == 0 or not (fake["year"] >= first - shift).any():
             raise SpecificationError(f"shift={shift}: no pre-treatment years left before the placebo adoption "
                                      f"({int(first - shift)}); the data start in {int(data['year'].min())}.")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rows[f"placebo adoption -{shift}"] = _effect_row(result.refit(fake))
+        datasets[f"placebo adoption -{shift}"] = fake
+    rows = _refit_rows(result, datasets, "placebo in time")
+    failed = {name: why for name, why in rows.items() if isinstance(why, str)}
+    if failed:
+        name, why = next(iter(failed.items()))
+        raise SpecificationError(f"{name} cannot be estimated: {why}")
     return _collect(result, rows, "placebo in time")
 
 
@@ -89,18 +112,19 @@ def leave_one_out(result: EstimationResult, by: str = "region") -> RefitResult:
         groups = {f"without cohort {int(c)}": data["cohort"] != c for c in cohorts}
     else:
         raise SpecificationError(f"by={by!r}; use 'region' or 'cohort'.")
-    rows, skipped = {}, []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, keep in groups.items():
-            subset = data[keep]
-            if not np.isfinite(subset["cohort"]).any() or np.isfinite(subset["cohort"]).all():
-                skipped.append(f"{name}: no treated or no control region left")
-                continue
-            try:
-                rows[name] = _effect_row(result.refit(subset))
-            except KzCausalError as exc:
-                skipped.append(f"{name}: {str(exc).splitlines()[0]}")
+    datasets, skipped = {}, []
+    for name, keep in groups.items():
+        subset = data[keep]
+        if not np.isfinite(subset["cohort"]).any() or np.isfinite(subset["cohort"]).all():
+            skipped.append(f"{name}: no treated or no control region left")
+            continue
+        datasets[name] = subset
+    rows = {}
+    for name, value in _refit_rows(result, datasets, f"leave one {by} out").items():
+        if isinstance(value, str):
+            skipped.append(f"{name}: {value}")
+        else:
+            rows[name] = value
     caveats = [f"{len(skipped)} re-fit(s) not estimable: " + "; ".join(skipped)] if skipped else []
     return _collect(result, rows, f"leave one {by} out", caveats)
 

@@ -168,145 +168,171 @@ def _check_alpha(alpha: float) -> None:
 # objective falls by less than (1e-5 noise)^2. That iterate stops short of the exact optimum:
 # an exact QP solver (scipy NNLS on the same objective) differs from it by ~2e-5 in the unit
 # weights on kz.simulate_panel data, so no kept solver reaches 1e-6 agreement with the
-# references. The same Frank-Wolfe is therefore implemented here, batched over independent
-# problems (placebo and bootstrap replications, randomization-inference assignments).
-@dataclass(frozen=True)
-class _Quadratic:
-    """``|A x - b|^2`` for a batch of problems in Gram form, shared by both Frank-Wolfe passes."""
+# references. The same Frank-Wolfe is therefore implemented here, compiled with numba (the time
+# weights' tiny ridge takes thousands of steps per problem, which interpreted code cannot afford)
+# and run over a batch of independent problems (placebo and bootstrap replications,
+# randomization-inference assignments) in one call.
+def _quadratic(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``|A x - b|^2`` for a batch of problems (A: B x n x k, b: B x n): ``(A, A'A or None, A'b, b'b)``.
 
-    G: np.ndarray       # A'A (B x k x k)
-    Atb: np.ndarray     # A'b (B x k)
-    btb: np.ndarray     # b'b (B)
-    diag: np.ndarray    # diag(A'A) (B x k)
-    vertex: np.ndarray  # [I | A'A] by row: a step to vertex i moves [x | A'A x] towards vertex[i] (B x k x 2k)
-
-
-def _quadratic(A: np.ndarray, b: np.ndarray) -> _Quadratic:
+    With more weights than rows (unit weights over hundreds of controls) the k x k Gram matrix
+    costs more to form than the few of its columns Frank-Wolfe ever visits, so it is not formed:
+    the kernel computes a column ``A'a_i`` when vertex ``i`` is first chosen.
+    """
+    A = np.ascontiguousarray(A, dtype=float)
     At = A.transpose(0, 2, 1)
-    G = np.matmul(At, A)
-    k = G.shape[1]
-    return _Quadratic(G=G, Atb=np.matmul(At, b[:, :, None])[:, :, 0], btb=_rowdot(b, b),
-                      diag=np.diagonal(G, axis1=1, axis2=2).copy(),
-                      vertex=np.concatenate([np.broadcast_to(np.eye(k), G.shape), G.transpose(0, 2, 1)], axis=2))
+    gram = np.ascontiguousarray(np.matmul(At, A)) if A.shape[2] <= A.shape[1] else np.zeros((len(A), 0, 0))
+    return A, gram, np.ascontiguousarray(np.matmul(At, b[:, :, None])[:, :, 0]), np.einsum("bn,bn->b", b, b)
 
 
-def _frank_wolfe(q: _Quadratic, zeta: np.ndarray, x: np.ndarray, min_decrease: np.ndarray, max_iter: int,
+def _frank_wolfe(quadratic, zeta: np.ndarray, x: np.ndarray, min_decrease: np.ndarray, max_iter: int,
                  n_rows: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     """Frank-Wolfe for ``min zeta^2 |x|^2 + |A x - b|^2 / n`` over the simplex, for a batch of problems.
 
-    ``q`` holds ``A`` (B x n x k) and ``b`` (B x n), already centred where an intercept is
-    wanted; ``n_rows`` (B) is each problem's number of rows (padding rows are zero), ``valid``
-    (B x k) marks real columns (padding columns are never chosen). Each problem takes exact
-    line-search steps towards the vertex of least gradient and stops when its objective falls
-    by less than ``min_decrease^2`` or after ``max_iter`` steps (R synthdid's ``sc.weight.fw``).
-    ``A'A x`` is updated incrementally and recomputed every 100 steps (diff-diff's kernel).
-    Problems that have stopped leave the working set.
+    ``quadratic`` is :func:`_quadratic` of ``A`` (B x n x k) and ``b`` (B x n), already centred
+    where an intercept is wanted; ``n_rows`` (B) is each problem's number of rows (padding rows
+    are zero), ``valid`` (B x k) marks real columns (padding columns are never chosen). Each
+    problem takes exact line-search steps towards the vertex of least gradient and stops when
+    its objective falls by less than ``min_decrease^2`` or after ``max_iter`` steps (R
+    synthdid's ``sc.weight.fw``). ``A'A x`` is updated incrementally and recomputed every 100
+    steps (diff-diff's kernel).
     """
+    A, G, Atb, btb = quadratic
     B, k = x.shape
-    out = np.array(x, dtype=float)
-    G, Atb, btb, diag, vertex = q.G, q.Atb, q.btb, q.diag, q.vertex
-    zeta2 = np.broadcast_to(np.asarray(zeta, float) ** 2, (B,)).copy()
-    n_rows = np.broadcast_to(np.asarray(n_rows, float), (B,)).copy()
-    md2 = np.broadcast_to(np.asarray(min_decrease, float) ** 2, (B,)).copy()
-    eta = n_rows * zeta2
-    mask = None if valid is None else np.where(valid, 0.0, np.inf)
-    idx = np.arange(B)
-    W = np.concatenate([out, _vecdot(G, out[:, None, :])], axis=1)
-    x, Gx = W[:, :k], W[:, k:]
-    x2, xGx, Atbx = _rowdot(x, x), _rowdot(Gx, x), _rowdot(Atb, x)
-    prev = np.full(B, np.inf)
-    ar = np.arange(B)
-    t = -1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        while t + 1 < max_iter:
-            if len(idx) == 1 and k <= _SCALAR_WIDTH:
-                # one problem left: plain Python floats cost less per step than ~50 numpy calls
-                out[idx[0]] = _frank_wolfe_scalar(
-                    G[0], Atb[0], float(btb[0]), float(zeta2[0]), float(eta[0]), float(md2[0]), float(n_rows[0]),
-                    x[0], Gx[0], float(x2[0]), float(xGx[0]), float(Atbx[0]), float(prev[0]), t + 1, max_iter,
-                    None if mask is None else mask[0])
-                return out
-            t += 1
-            half_grad = Gx - Atb
-            half_grad += eta[:, None] * x
-            i = (half_grad if mask is None else half_grad + mask).argmin(axis=1)
-            x_i = x[ar, i]
-            dx2 = x2 + 1.0 - 2.0 * x_i
-            denom = diag[ar, i] - 2.0 * Gx[ar, i] + xGx + eta * dx2
-            # half_grad . (e_i - x), with half_grad . x = x'Gx - b'Ax + eta |x|^2
-            step = (xGx - Atbx + eta * x2 - half_grad[ar, i]) / denom
-            step = np.minimum(np.maximum(step, 0.0), 1.0)
-            if denom.min() <= 0 or dx2.min() < 1e-24 or np.isnan(denom).any():
-                step[~((denom > 0) & (dx2 >= 1e-24))] = 0.0
-            W *= (1.0 - step)[:, None]
-            W += step[:, None] * vertex[ar, i]
+    zeta2 = np.broadcast_to(np.asarray(zeta, float) ** 2, (B,))
+    n_rows = np.broadcast_to(np.asarray(n_rows, float), (B,))
+    md2 = np.broadcast_to(np.asarray(min_decrease, float) ** 2, (B,))
+    valid = np.ones((B, k), dtype=np.bool_) if valid is None else np.asarray(valid, dtype=np.bool_)
+    return _frank_wolfe_kernel()(A, G, Atb, np.ascontiguousarray(btb, float), np.ascontiguousarray(zeta2),
+                                 np.ascontiguousarray(n_rows), np.ascontiguousarray(md2),
+                                 np.array(x, dtype=float), int(max_iter), np.ascontiguousarray(valid))
+
+
+#: Gram columns kept per problem when the Gram matrix is not formed (beyond that, recomputed on use).
+_COLUMN_CACHE = 512
+
+
+def _frank_wolfe_steps(A, G, Atb, btb, zeta2, n_rows, md2, X, max_iter, valid):  # pragma: no cover (compiled)
+    """The Frank-Wolfe iterations of :func:`_frank_wolfe` for every problem of the batch; updates ``X`` in place.
+
+    ``G`` is the batch of Gram matrices, or empty: then Gram columns come from ``A`` when needed.
+    """
+    B, n, k = A.shape
+    gram = G.shape[1] > 0
+    Gx = np.empty(k)
+    Ax = np.empty(n)
+    diag = np.empty(k)
+    n_cached = min(k, _COLUMN_CACHE)
+    cache = np.empty((n_cached, k))
+    slot = np.empty(k, dtype=np.int64)
+    for p in range(B):
+        x = X[p]
+        a = A[p]
+        used = 0
+        for j in range(k):
+            slot[j] = -1
+            if gram:
+                diag[j] = G[p, j, j]
+            else:
+                diag[j] = 0.0
+                for r in range(n):
+                    diag[j] += a[r, j] * a[r, j]
+        eta = n_rows[p] * zeta2[p]
+        _gram_times(A, G, p, x, Gx, Ax, gram)
+        x2 = 0.0
+        xGx = 0.0
+        Atbx = 0.0
+        for j in range(k):
+            x2 += x[j] * x[j]
+            xGx += Gx[j] * x[j]
+            Atbx += Atb[p, j] * x[j]
+        prev = np.inf
+        for t in range(max_iter):
+            i = -1
+            best = np.inf
+            for j in range(k):
+                if valid[p, j]:
+                    h = Gx[j] - Atb[p, j] + eta * x[j]
+                    if i < 0 or h < best:
+                        best = h
+                        i = j
+            dx2 = x2 + 1.0 - 2.0 * x[i]
+            denom = diag[i] - 2.0 * Gx[i] + xGx + eta * dx2
+            step = 0.0
+            if dx2 >= 1e-24 and denom > 0:
+                step = min(max((xGx - Atbx + eta * x2 - best) / denom, 0.0), 1.0)
+            keep = 1.0 - step
+            if gram:
+                for j in range(k):
+                    Gx[j] = Gx[j] * keep + step * G[p, j, i]
+            else:
+                if slot[i] < 0 and used < n_cached:
+                    slot[i] = used
+                    used += 1
+                    for j in range(k):
+                        total = 0.0
+                        for r in range(n):
+                            total += a[r, j] * a[r, i]
+                        cache[slot[i], j] = total
+                if slot[i] >= 0:
+                    for j in range(k):
+                        Gx[j] = Gx[j] * keep + step * cache[slot[i], j]
+                else:
+                    for j in range(k):
+                        total = 0.0
+                        for r in range(n):
+                            total += a[r, j] * a[r, i]
+                        Gx[j] = Gx[j] * keep + step * total
+            for j in range(k):
+                x[j] *= keep
+            x[i] += step
             if t > 0 and t % 100 == 0:  # recompute against drift of the incremental update
-                Gx[:] = _vecdot(G, x[:, None, :])
-            x2, xGx, Atbx = _rowdot(x, x), _rowdot(Gx, x), _rowdot(Atb, x)
-            val = zeta2 * x2 + (xGx - 2.0 * Atbx + btb) / n_rows
-            if t >= 1:
-                done = prev - val < md2
-                if done.any():  # stopped problems leave the working set
-                    out[idx[done]] = x[done]
-                    active = ~done
-                    if not active.any():
-                        return out
-                    idx, W, G, vertex, Atb, btb, zeta2, n_rows, md2, eta, diag, val, x2, xGx, Atbx = (
-                        a[active] for a in (idx, W, G, vertex, Atb, btb, zeta2, n_rows, md2, eta, diag, val,
-                                            x2, xGx, Atbx))
-                    x, Gx = W[:, :k], W[:, k:]
-                    mask = None if mask is None else mask[active]
-                    ar = np.arange(len(idx))
+                _gram_times(A, G, p, x, Gx, Ax, gram)
+            x2 = 0.0
+            xGx = 0.0
+            Atbx = 0.0
+            for j in range(k):
+                x2 += x[j] * x[j]
+                xGx += Gx[j] * x[j]
+                Atbx += Atb[p, j] * x[j]
+            val = zeta2[p] * x2 + (xGx - 2.0 * Atbx + btb[p]) / n_rows[p]
+            if t >= 1 and not prev - val >= md2[p]:
+                break
             prev = val
-    out[idx] = x
-    return out
+    return X
 
 
-#: A single remaining problem with at most this many weights continues in plain Python floats: a numpy step
-#: costs ~60 calls whatever the batch, a Python step about one and a half per weight.
-_SCALAR_WIDTH = 48
+def _gram_times(A, G, p, x, Gx, Ax, gram):  # pragma: no cover (compiled)
+    """``Gx = A'A x`` for problem ``p``: from the Gram matrix, or as ``A'(A x)``."""
+    n, k = A.shape[1], A.shape[2]
+    if gram:
+        for j in range(k):
+            Gx[j] = 0.0
+            for m in range(k):
+                Gx[j] += G[p, j, m] * x[m]
+        return
+    for r in range(n):
+        Ax[r] = 0.0
+        for m in range(k):
+            Ax[r] += A[p, r, m] * x[m]
+    for j in range(k):
+        Gx[j] = 0.0
+        for r in range(n):
+            Gx[j] += A[p, r, j] * Ax[r]
 
 
-def _frank_wolfe_scalar(G, Atb, btb, zeta2, eta, md2, n_rows, x, Gx, x2, xGx, Atbx, prev, start, max_iter, mask):
-    """The same Frank-Wolfe steps as :func:`_frank_wolfe` for one problem, from step ``start``, in Python floats."""
-    k = len(x)
-    rows = G.tolist()
-    cols = G.T.tolist()
-    diag = [rows[j][j] for j in range(k)]
-    Atb = Atb.tolist()
-    x = x.tolist()
-    Gx = Gx.tolist()
-    choices = range(k) if mask is None else [j for j in range(k) if mask[j] == 0.0]
-    for t in range(start, max_iter):
-        half_grad = [g - a + eta * v for g, a, v in zip(Gx, Atb, x)]
-        i = min(choices, key=half_grad.__getitem__)
-        dx2 = x2 + 1.0 - 2.0 * x[i]
-        denom = diag[i] - 2.0 * Gx[i] + xGx + eta * dx2
-        step = 0.0
-        if dx2 >= 1e-24 and denom > 0:
-            step = min(max((xGx - Atbx + eta * x2 - half_grad[i]) / denom, 0.0), 1.0)
-        keep = 1.0 - step
-        x = [v * keep for v in x]
-        x[i] += step
-        Gx = [g * keep + step * c for g, c in zip(Gx, cols[i])]
-        if t > 0 and t % 100 == 0:
-            Gx = [sum(a * b for a, b in zip(row, x)) for row in rows]
-        x2 = sum(v * v for v in x)
-        xGx = sum(a * b for a, b in zip(Gx, x))
-        Atbx = sum(a * b for a, b in zip(Atb, x))
-        val = zeta2 * x2 + (xGx - 2.0 * Atbx + btb) / n_rows
-        if t >= 1 and not prev - val >= md2:
-            break
-        prev = val
-    return np.array(x)
+_KERNEL = []
 
 
-def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise dot products of two B x k arrays."""
-    return _vecdot(a, b)
+def _frank_wolfe_kernel():
+    """:func:`_frank_wolfe_steps` compiled by numba on first use (cached on disk)."""
+    if not _KERNEL:
+        import numba
 
-
-_vecdot = getattr(np, "vecdot", None) or partial(np.einsum, "...k,...k->...")
+        global _gram_times
+        _gram_times = numba.njit(cache=True, nogil=True)(_gram_times)
+        _KERNEL.append(numba.njit(cache=True, nogil=True)(_frank_wolfe_steps))
+    return _KERNEL[0]
 
 
 def _sum_normalize(x: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
