@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import optimize
 
 from ..errors import SpecificationError
+from ..linalg import Absorber, cluster_matrix
 from ..parallel import map_tasks
 from ..results import CheckResult, EstimationResult, RegressionForm
 
@@ -39,24 +40,31 @@ __all__ = ["randomization_inference", "wild_cluster_bootstrap", "RandomizationRe
 
 MAX_EXACT = 10**6
 MAX_SAMPLED = 10**6
+MAX_BOOTSTRAP_BYTES = 4 * 2**30
+MAX_LABELS = 2 * 10**8         # assignments x labels held at once (1.5 GiB)
 
 
 # ------------------------------------------------------------------ the FWL design
 @dataclass(frozen=True)
 class _Design:
-    """FWL pieces: outcome residual, nuisance matrix, per-row region and cluster codes, year, cohorts."""
+    """FWL pieces: outcome residual, the nuisance projection, per-row region and cluster codes, year, cohorts."""
 
     y: np.ndarray              # outcome
     y_res: np.ndarray          # M_Z y
-    Z: np.ndarray              # nuisance regressors (N x m)
-    ztz_inv: np.ndarray
+    project: Absorber          # M_Z (region and year effects by absorption, covariates; or the pooled 2x2's)
     unit: np.ndarray           # region code of each row
     cluster: np.ndarray        # cluster code of each row (= unit unless coarser clusters)
     n_clusters: int
+    cluster_labels: np.ndarray  # cluster of each code
     year: np.ndarray
     cohorts: np.ndarray        # first treated year of each region (inf: never)
     regions: np.ndarray
     pooled: bool               # paper 002's pooled 2x2 (the group dummy moves with the assignment)
+
+    @property
+    def members(self):
+        """Sparse G x N cluster indicator."""
+        return cluster_matrix(self.cluster, self.n_clusters)
 
 
 def _design(result: EstimationResult) -> _Design:
@@ -65,21 +73,18 @@ def _design(result: EstimationResult) -> _Design:
     codes, regions = pd.factorize(data["region"])
     years = data["year"].to_numpy()
     pooled = linear.nuisance == "pooled"
-    columns = [np.ones(len(data))]
     if pooled:
         post = (years >= linear.post_from).astype(float)
-        columns += [np.isfinite(data["cohort"].to_numpy()).astype(float), post]
+        project = Absorber(factors=(), dense=np.column_stack(
+            [np.ones(len(data)), np.isfinite(data["cohort"].to_numpy()).astype(float), post]))
     else:
-        columns += [(codes == j).astype(float) for j in range(1, len(regions))]
-        columns += [(years == t).astype(float) for t in np.unique(years)[1:]]
-        columns += [data[c].to_numpy(float) for c in linear.covariates]
-    Z = np.column_stack(columns)
-    ztz_inv = np.linalg.pinv(Z.T @ Z)
+        covariates = data[list(linear.covariates)].to_numpy(float) if linear.covariates else None
+        project = Absorber(factors=(codes, pd.factorize(years)[0]), dense=covariates)
     y = data[result.outcome].to_numpy(float)
     cohorts = pd.Series(data["cohort"].to_numpy(float)).groupby(codes).first().to_numpy()
     cluster_codes, cluster_labels = pd.factorize((data["cluster"] if "cluster" in data else data["region"]).to_numpy())
-    return _Design(y=y, y_res=y - Z @ (ztz_inv @ (Z.T @ y)), Z=Z, ztz_inv=ztz_inv, unit=codes, cluster=cluster_codes,
-                   n_clusters=len(cluster_labels), year=years, cohorts=cohorts, regions=np.asarray(regions),
+    return _Design(y=y, y_res=project(y), project=project, unit=codes, cluster=cluster_codes,
+                   n_clusters=len(cluster_labels), cluster_labels=np.asarray(cluster_labels), year=years, cohorts=cohorts, regions=np.asarray(regions),
                    pooled=pooled)
 
 
@@ -132,6 +137,7 @@ def randomization_inference(
     assignments: Literal["exact"] | int = "exact",
     *,
     statistic: Literal["estimate", "t"] = "estimate",
+    level: Literal["region", "cluster"] = "region",
     random_seed: int | None = None,
     progress: bool = True,
 ) -> RandomizationResult:
@@ -151,6 +157,12 @@ def randomization_inference(
     statistic
         ``"estimate"`` (the effect) or ``"t"`` (effect / its standard error, reported on the
         result's own small-sample scale).
+    level
+        ``"region"``: reassign cohort labels across regions. ``"cluster"``: across the result's
+        clusters (``cluster=`` coarser than regions), for a treatment assigned to whole clusters
+        (every region of a cluster shares one cohort); for regression results the effect of any
+        assignment is then computed from cluster-level sums (one partialled-out column per
+        cluster and cohort), so 100,000 regions in 50 clusters cost what 50 regions do.
 
     References
     ----------
@@ -159,10 +171,16 @@ def randomization_inference(
     """
     if statistic not in ("estimate", "t"):
         raise SpecificationError(f"statistic={statistic!r}; use 'estimate' or 't'.")
+    if level not in ("region", "cluster"):
+        raise SpecificationError(f"level={level!r}; use 'region' or 'cluster'.")
     cohorts = result.region_cohorts()
+    region_of_unit = None
+    if level == "cluster":
+        cohorts, region_of_unit = _cluster_cohorts(result, cohorts)
     labels = cohorts.to_numpy(float)
+    unit = "region" if level == "region" else "cluster"
     if len(np.unique(labels)) < 2:
-        raise SpecificationError(f"every region of {result.method!r} has the same treatment path "
+        raise SpecificationError(f"every {unit} of {result.method!r} has the same treatment path "
                                  f"({labels[0]}); there is nothing to permute. Use the wild cluster bootstrap.")
     linear = result.linear
     if linear is not None and linear.nuisance == "pooled" and statistic == "t":
@@ -181,20 +199,36 @@ def randomization_inference(
         if assignments > MAX_SAMPLED:
             raise SpecificationError(f"assignments={assignments:,} is more than {MAX_SAMPLED:,}; the p-value's "
                                      "Monte Carlo error at 10^5 draws is already below 0.002. Fix: fewer assignments.")
+        if assignments * len(labels) > MAX_LABELS:
+            raise SpecificationError(
+                f"{assignments:,} assignments of {len(labels):,} {unit}s' labels need "
+                f"{assignments * len(labels) * 8 / 2**30:.1f} GiB; the cap is {MAX_LABELS * 8 / 2**30:.1f} GiB. Fix: "
+                f"at most {MAX_LABELS // len(labels):,} assignments"
+                + (", or level='cluster' if treatment was assigned to whole clusters." if unit == "region" else "."))
         rng = np.random.default_rng(random_seed)
         matrix = np.vstack([labels, rng.permuted(np.tile(labels, (assignments, 1)), axis=1)])
     observed_index = int(np.flatnonzero((matrix == labels[None, :]).all(axis=1))[0])  # inf == inf
     caveats = []
-    if linear is not None:
+    if linear is not None and region_of_unit is not None and linear.nuisance != "pooled":
         design = _design(result)
-        values = _statistics(design, matrix, statistic, progress)
-        how = "Frisch-Waugh-Lovell shortcut"
-    elif result.permuted is not None and statistic == "estimate":
-        values = np.concatenate([result.permuted(matrix[i:i + 4096]) for i in range(0, len(matrix), 4096)])
-        how = "vectorized re-estimation"
+        values = _cluster_statistics(design, matrix, pd.Index(design.cluster_labels).get_indexer(cohorts.index),
+                                     statistic)
+        how = "Frisch-Waugh-Lovell shortcut in cluster sums"
     else:
-        values = _refit_statistics(result, cohorts.index, matrix, statistic, progress)
-        how = "re-estimation of every assignment"
+        if region_of_unit is not None:  # cluster labels -> each region's label, and on as for regions
+            matrix, labels = matrix[:, region_of_unit], labels[region_of_unit]
+            cohorts = result.region_cohorts()
+        if linear is not None:
+            values = _statistics(_design(result), matrix, statistic, progress)
+            how = "Frisch-Waugh-Lovell shortcut"
+        elif result.permuted is not None and statistic == "estimate":
+            values = np.concatenate([result.permuted(matrix[i:i + 4096]) for i in range(0, len(matrix), 4096)])
+            how = "vectorized re-estimation"
+        else:
+            values = _refit_statistics(result, cohorts.index, matrix, statistic, progress)
+            how = "re-estimation of every assignment"
+    if region_of_unit is not None:
+        how += f", labels permuted across {len(np.unique(region_of_unit))} clusters"
     observed = values[observed_index]
     if statistic == "t":  # report t on the result's own scale (its small-sample correction)
         row = result.effect_table().iloc[0]
@@ -268,7 +302,8 @@ def _statistics(design: _Design, matrix: np.ndarray, statistic: str, progress: b
     from tqdm.auto import tqdm
 
     out = np.empty(len(matrix))
-    chunk = 4096
+    chunk = int(min(4096, max(1, 2 * 10**7 // len(design.y))))  # at most ~160 MB of assignments x rows at once
+    members = design.members.T  # N x G (sparse)
     show = progress and len(matrix) > 50_000
     for start in tqdm(range(0, len(matrix), chunk), desc="randomization inference", disable=not show,
                       leave=False):
@@ -278,17 +313,91 @@ def _statistics(design: _Design, matrix: np.ndarray, statistic: str, progress: b
             continue
         # rows of D for every assignment: D[a, row] = 1{year >= label of the row's region}
         d = (design.year[None, :] >= block[:, design.unit]).astype(float)
-        d_res = d - (d @ design.Z) @ design.ztz_inv @ design.Z.T
+        d_res = design.project(d.T).T
         q = np.einsum("ar,ar->a", d_res, d_res)
         beta = (d_res @ design.y_res) / q
         if statistic == "estimate":
             out[start:start + len(block)] = beta
             continue
         resid = design.y_res[None, :] - beta[:, None] * d_res
-        scores = np.zeros((len(block), design.n_clusters))
-        for j in range(design.n_clusters):
-            rows = design.cluster == j
-            scores[:, j] = np.einsum("ar,ar->a", d_res[:, rows], resid[:, rows])
+        scores = np.asarray((members.T @ (d_res * resid).T).T)  # A x G cluster sums
+        out[start:start + len(block)] = beta / (np.sqrt((scores**2).sum(axis=1)) / q)
+    return out
+
+
+def _cluster_cohorts(result: EstimationResult, cohorts: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Each cluster's cohort (all its regions must share one) and the cluster position of each region."""
+    data = result.rows()
+    if "cluster" not in data:
+        raise SpecificationError(f"level='cluster' needs a result clustered coarser than regions; {result.method!r} "
+                                 "is clustered by region. Fix: fit with cluster='<column>', or level='region'.")
+    cluster_of = data.groupby("region", sort=False)["cluster"].first().reindex(cohorts.index)
+    by_cluster = pd.DataFrame({"cluster": cluster_of.to_numpy(), "cohort": cohorts.to_numpy(float)})
+    mixed = by_cluster.groupby("cluster", sort=False)["cohort"].nunique(dropna=False)
+    mixed = mixed[mixed > 1]
+    if len(mixed):
+        raise SpecificationError(f"level='cluster' reassigns treatment to whole clusters, but cluster(s) "
+                                 f"{list(mixed.index[:5])} hold regions with different cohorts. Fix: level='region'.")
+    codes, labels = pd.factorize(by_cluster["cluster"])
+    cluster_cohorts = by_cluster.groupby(codes, sort=True)["cohort"].first()
+    return pd.Series(cluster_cohorts.to_numpy(), index=pd.Index(labels, name="cluster")), codes
+
+
+def _cluster_statistics(design: _Design, matrix: np.ndarray, codes: np.ndarray, statistic: str) -> np.ndarray:
+    """The FWL effect (or t) for assignments of cohort labels to whole clusters, from cluster-level sums.
+
+    With ``D_gk = 1[row in cluster g, year >= k]`` for every cluster g and cohort k, an
+    assignment's treatment is ``sum_g D_g,c(g)``: its effect is ``a'b / a'Qa`` with
+    ``b = D'M y`` and ``Q = D'M D``, and cluster h's score is ``a'P_h - beta a'W_h a`` with
+    ``P_h = (MD)_h' (My)_h`` and ``W_h = (MD)_h' (MD)_h`` (one partialled-out column per cluster
+    and cohort, computed once); every assignment then costs O(G^2), not O(rows).
+    """
+    values = np.unique(matrix[np.isfinite(matrix)])
+    g_count, k_count = design.n_clusters, len(values)
+    members = design.members                                                   # G x N
+    cluster = design.cluster
+    basis = np.empty((len(design.y), g_count * k_count))
+    indicator_rows, indicator_cols = [], []
+    for j, k in enumerate(values):
+        for start in range(0, g_count, 16):
+            block = np.arange(start, min(start + 16, g_count))
+            columns = np.zeros((len(design.y), len(block)))
+            rows = np.flatnonzero((cluster >= block[0]) & (cluster <= block[-1]) & (design.year >= k))
+            columns[rows, cluster[rows] - block[0]] = 1.0
+            basis[:, block * k_count + j] = design.project(columns)
+            indicator_rows.append(cluster[rows] * k_count + j)
+            indicator_cols.append(rows)
+    # D (GK x N, sparse): with M idempotent, D'M D = D (M D) and D'M y = D (M y) are sparse sums
+    from scipy import sparse
+
+    D = sparse.csr_matrix((np.ones(sum(map(len, indicator_cols))), (np.concatenate(indicator_rows),
+                                                                    np.concatenate(indicator_cols))),
+                          shape=(g_count * k_count, len(design.y)))
+    b = D @ design.y_res
+    Q = D @ basis
+    Q = (Q + Q.T) / 2
+    P = (members @ (basis * design.y_res[:, None])).T                          # GK x G
+    W = None
+    if statistic == "t":
+        W = np.empty((g_count, basis.shape[1], basis.shape[1]))
+        order = np.argsort(cluster, kind="stable")
+        bounds = np.searchsorted(cluster[order], np.arange(g_count + 1))
+        for h in range(g_count):
+            part = np.asfortranarray(basis[order[bounds[h]:bounds[h + 1]]])
+            W[h] = part.T @ part
+    out = np.empty(len(matrix))
+    for start in range(0, len(matrix), 4096):
+        block = matrix[start:start + 4096]
+        S = np.zeros((len(block), g_count * k_count))
+        a_idx, g_idx = np.nonzero(np.isfinite(block))
+        S[a_idx, codes[g_idx] * k_count + np.searchsorted(values, block[a_idx, g_idx])] = 1.0
+        q = np.einsum("ai,ij,aj->a", S, Q, S, optimize=True)
+        beta = (S @ b) / q
+        if statistic == "estimate":
+            out[start:start + len(block)] = beta
+            continue
+        quad = np.stack([np.einsum("ai,ij,aj->a", S, W[h], S, optimize=True) for h in range(g_count)], axis=1)
+        scores = S @ P - beta[:, None] * quad                                 # A x G
         out[start:start + len(block)] = beta / (np.sqrt((scores**2).sum(axis=1)) / q)
     return out
 
@@ -409,14 +518,8 @@ def _linear_form(result: EstimationResult) -> RegressionForm:
     """The treatment-dummy regression of ``result.linear`` with its nuisance regressors partialled out (FWL)."""
     design = _design(result)
     d = _treatment(design, design.cohorts)
-    project = partial(_residualize, Z=design.Z, ztz_inv=design.ztz_inv)
-    return RegressionForm(X=project(d)[:, None], y=design.y_res, R=np.ones(1), clusters=design.cluster,
-                          labels=tuple(range(design.n_clusters)), project=project)
-
-
-def _residualize(values: np.ndarray, *, Z: np.ndarray, ztz_inv: np.ndarray) -> np.ndarray:
-    """``M_Z values``: the residuals of each column of ``values`` on the nuisance regressors ``Z``."""
-    return values - Z @ (ztz_inv @ (Z.T @ values))
+    return RegressionForm(X=design.project(d)[:, None], y=design.y_res, R=np.ones(1), clusters=design.cluster,
+                          labels=tuple(range(design.n_clusters)), project=design.project)
 
 
 def _regression_bootstrap(result: EstimationResult, form: RegressionForm, weights: str, n_boot, impose_null: bool,
@@ -434,24 +537,37 @@ def _regression_bootstrap(result: EstimationResult, form: RegressionForm, weight
     g_count = len(form.labels)
     if g_count < 2:
         raise SpecificationError("the wild cluster bootstrap needs at least 2 clusters.")
+    need = 8 * len(y) * g_count + 3 * 8 * g_count * g_count
+    if need > MAX_BOOTSTRAP_BYTES:
+        raise SpecificationError(
+            f"the WCR bootstrap with {g_count:,} clusters and {len(y):,} rows needs about {need / 2**30:.1f} GiB "
+            f"(one partialled-out column per cluster; cap {MAX_BOOTSTRAP_BYTES / 2**30:.0f} GiB). Fix: cluster at a "
+            "coarser level (cluster=...), or impose_null=None on a result with cluster scores (score bootstrap).")
     bread = np.linalg.inv(X.T @ X)
     beta = bread @ (X.T @ y)
     z = X @ (bread @ R)
     q = float(R @ bread @ R)
     estimate = float(R @ beta)
-    member = (codes[:, None] == np.arange(g_count)[None, :]).astype(float)  # N x G
-    projected = form.project(z[:, None] * member)                            # column h: M_Z (z 1_h)
-    zX = member.T @ (z[:, None] * X)                                          # G x k: z_h' X_h
+    members = cluster_matrix(codes, g_count)                                  # G x N, sparse
+    # column h: M_Z (z 1_h); built and projected a block of clusters at a time
+    projected = np.empty((len(y), g_count))
+    for start in range(0, g_count, 16):
+        block = np.arange(start, min(start + 16, g_count))
+        columns = np.zeros((len(y), len(block)))
+        rows = np.flatnonzero((codes >= block[0]) & (codes <= block[-1]))
+        columns[rows, codes[rows] - block[0]] = z[rows]
+        projected[:, block] = form.project(columns)
+    zX = members @ (z[:, None] * X)                                           # G x k: z_h' X_h
 
     def pieces(e: np.ndarray):
-        u = member.T @ (z * e)                                                # G
-        C = projected.T @ (e[:, None] * member)                               # G x G
-        D = zX @ bread @ (member.T @ (X * e[:, None])).T                     # G x G
+        u = members @ (z * e)                                                 # G
+        C = (members @ (e[:, None] * projected)).T                            # G x G: C[h, g]
+        D = zX @ bread @ (members @ (X * e[:, None])).T                       # G x G
         return u, C - D
 
     draws = _weights(weights, n_boot, g_count, random_seed)
     resid = y - X @ beta
-    se = float(np.sqrt(np.sum((member.T @ (z * resid)) ** 2)))
+    se = float(np.sqrt(np.sum((members @ (z * resid)) ** 2)))
     restricted0 = y - X @ (beta - bread @ R * (estimate / q))                # residuals with R'beta = 0
     slope = -z / q                                                            # d residual / d theta0
     u0, K0 = pieces(restricted0)
