@@ -45,3 +45,100 @@ def test_spec_types_and_output_folder_are_checked_before_any_work(tmp_path):
     for out in (afile, afile / "sub"):
         result = runner.invoke(app, ["report", "--out", str(out)])
         assert result.exit_code == 2 and "is a file" in result.output
+
+
+class _Captured:
+    """Stands in for build_report: records the panel and design the CLI built, writes nothing."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, panel, design, out, **options):
+        from types import SimpleNamespace
+
+        self.calls.append((panel, design))
+        return SimpleNamespace(verdict=["stub"], timings={}, html_path=out / "report.html", tables_dir=out / "tables")
+
+
+def _report(tmp_path, monkeypatch, spec_text, data_name, data):
+    captured = _Captured()
+    monkeypatch.setattr("kzcausal.report.build_report", captured)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(spec_text, encoding="utf-8")
+    path = tmp_path / data_name
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    elif isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        data(path)
+    result = CliRunner().invoke(app, ["report", "--data", str(path), "--spec", str(spec), "--out",
+                                      str(tmp_path / "out"), "--quiet"])
+    return result, captured.calls
+
+
+def test_a_panel_whose_region_column_is_called_state(tmp_path, monkeypatch):
+    """The issue: 'a panel whose region column is called state cannot be used from the CLI at all'."""
+    data = "state,yr,y,adopted\nTexas,2010,1,\nTexas,2011,2,\nOhio,2010,1,2011\nOhio,2011,3,2011\n"
+    result, calls = _report(tmp_path, monkeypatch, "outcome: y\nfirst_treated: adopted\nregion_names: any\n",
+                            "d.csv", data)
+    assert result.exit_code == 2 and "no region column 'region'" in result.output  # as before: say which
+    result, calls = _report(tmp_path, monkeypatch, "outcome: y\nfirst_treated: adopted\nregion_names: any\n"
+                            "region: state\nyear: yr\n", "d.csv", data)
+    assert result.exit_code == 0, result.output
+    (panel, design), = calls
+    assert panel.regions == ["Ohio", "Texas"] and panel.years == [2010, 2011]
+    assert panel["y"].loc[("Ohio", 2011)] == 3.0 and design.read_options["region"] == "state"
+
+
+def test_read_options_in_the_spec(tmp_path, monkeypatch):
+    """Title lines, ';' and decimal commas with points for thousands, a text column left out by `columns:`."""
+    data = ("Gross regional product; mln tenge\n\nОбласть;Год;ВРП;note\nAkmola;2019;1.234,5;revised\n"
+            "Akmola;2020;1.300,25;\nZhambyl;2019;2.000;\nZhambyl;2020;2.100,5;first estimate\n")
+    spec = "outcome: grp\ntreated_regions: [Zhambyl]\npost_from: 2020\nregion: Область\nyear: Год\n"
+    result, _ = _report(tmp_path, monkeypatch, spec, "d.csv", data)
+    assert result.exit_code == 2 and "header_row=2" in result.output
+    result, _ = _report(tmp_path, monkeypatch, spec + "header_row: 2\n", "d.csv", data)
+    assert result.exit_code == 2 and "'note' holds text" in result.output
+    spec += "header_row: 2\ndecimal: ','\ncolumns: {grp: ВРП}\n"
+    result, calls = _report(tmp_path, monkeypatch, spec, "d.csv", data)
+    assert result.exit_code == 0, result.output
+    (panel, _), = calls
+    assert panel["grp"].tolist() == [1234.5, 1300.25, 2000.0, 2100.5]  # '2.000' is two thousand: decimal=','
+    assert panel.to_frame()["first_treated"].tolist()[2:] == [2020.0, 2020.0]
+
+
+def test_sheet_and_wide_layout_in_the_spec(tmp_path, monkeypatch):
+    import pandas as pd
+
+    def xlsx(path):
+        with pd.ExcelWriter(path) as writer:
+            pd.DataFrame({"a": [1]}).to_excel(writer, sheet_name="Notes", index=False)
+            pd.DataFrame({"Region": ["Akmola", "Zhambyl"], "2019": [1.5, 2.5], "2020": [1.6, 2.7]}).to_excel(
+                writer, sheet_name="GRP", index=False)
+
+    spec = "outcome: grp\ntreated_regions: [Zhambyl]\npost_from: 2020\nregion: Region\nvalue: grp\n"
+    result, _ = _report(tmp_path, monkeypatch, spec + "sheet: Data\n", "d.xlsx", xlsx)
+    assert result.exit_code == 2 and "no sheet 'Data'" in result.output and "'GRP'" in result.output
+    result, calls = _report(tmp_path, monkeypatch, spec + "sheet: GRP\n", "d.xlsx", xlsx)
+    assert result.exit_code == 0, result.output
+    assert calls[0][0]["grp"].loc[("Zhambyl", 2020)] == 2.7
+    result, calls = _report(tmp_path, monkeypatch, spec + "sheet: 1\n", "d.xlsx", xlsx)
+    assert result.exit_code == 0 and calls[0][0]["grp"].loc[("Akmola", 2019)] == 1.5
+
+
+def test_read_options_are_type_checked_and_need_data(tmp_path, monkeypatch):
+    base = "outcome: y\nfirst_treated: f\n"
+    cases = {"region: 3\n": "'region' must be the name of a column", "header_row: true\n": "'header_row'",
+             "header_row: 1.0\n": "'header_row'", "decimal: ';'\n": "'decimal'", "sheet: [1]\n": "'sheet'",
+             "missing: ignore\n": "'missing'", "allow_gaps: 'yes'\n": "'allow_gaps'",
+             "columns: grp\n": "'columns' must map", "columns: {units: x}\n": "cannot name the variable(s) ['units']",
+             "year: 2015\n": "'year'"}
+    for text, message in cases.items():
+        result, calls = _report(tmp_path, monkeypatch, base + text, "d.csv", "region,year,y,f\nA,2010,1,\n")
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, text
+        assert not calls
+    spec = tmp_path / "bundled.yaml"
+    spec.write_text(base + "region: state\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", "--spec", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "no --data" in result.output

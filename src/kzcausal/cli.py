@@ -44,7 +44,9 @@ def data(
 def report(
     data: Path | None = typer.Option(None, "--data", help="Your panel (CSV/TSV/TXT/XLSX); needs --spec."),
     spec: Path | None = typer.Option(None, "--spec", help="YAML specification (outcome, first_treated or "
-                                     "treated_regions + post_from, leads, lags, elasticity)."),
+                                     "treated_regions + post_from, leads, lags, elasticity; how to read --data: "
+                                     "region, year, value, decimal, header_row, sheet, missing, allow_gaps, "
+                                     "columns, region_names)."),
     out: Path = typer.Option(Path("kzcausal-report"), "--out", help="Folder for report.html and tables/."),
     fast: bool = typer.Option(False, "--fast", help="Skip the sampling-heavy parts (hierarchical model)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress output; only the verdict."),
@@ -52,7 +54,9 @@ def report(
     """Run the whole robustness suite and write report.html, tables/ and a verdict.
 
     With no options: the bundled Kazakhstan data (Serpin-2050 design on real log GRP per capita,
-    paper 000's factor models and the hierarchical GRP-attractiveness elasticities).
+    paper 000's factor models and the hierarchical GRP-attractiveness elasticities). With
+    ``--data`` the spec also says how to read the file, with the arguments of ``read_panel``:
+    ``region: state``, ``year: yr``, ``decimal: ","``, ``header_row: 2``, ``sheet: Data``, ...
     """
     from .panel import read_panel
     from .report import build_report, read_spec
@@ -71,10 +75,15 @@ def report(
             design, raw = read_spec(spec)               # the spec first, before reading any data
             if data is None:
                 from .datasets import load_kazakhstan
+                from .report.build import READ_KEYS
 
+                given = [key for key in READ_KEYS if key in raw]
+                if given:
+                    raise KzCausalError(f"{spec}: {given} say how to read --data, but there is no --data (the "
+                                        "bundled panel needs none). Fix: pass --data <your file>, or remove them.")
                 panel = load_kazakhstan()
             else:
-                panel = read_panel(data, regions=None if raw.get("region_names") == "any" else "kazakhstan")
+                panel = read_panel(data, **design.read_options)
             if "treated_regions" in raw:
                 panel = with_treated_regions(panel, raw["treated_regions"], raw["post_from"])
             design.require_columns(panel)
@@ -109,7 +118,8 @@ def _check_writable(out: Path) -> None:
     if not probe.is_dir():
         raise KzCausalError(f"--out {str(out)!r}: {str(probe)!r} is a file, so the folder cannot be created.")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise KzCausalError(f"--out {str(out)!r}: no permission to write in {str(probe)!r}. Fix: choose another folder.")
+        raise KzCausalError(f"--out {str(out)!r}: no permission to write in {str(probe)!r}. "
+                            "Fix: choose another folder.")
     try:  # read-only file systems pass os.access for root; try it
         with tempfile.NamedTemporaryFile(dir=probe, prefix=".kzcausal-write-test-"):
             pass

@@ -21,7 +21,7 @@ from ..errors import (
     SpecificationError,
     show_rows,
 )
-from .io import is_year_label, load_table, parse_numbers
+from .io import MISSING_TOKENS, check_read_options, is_year_label, load_table, parse_numbers, percent_cells
 from .regions import BOUNDARY_CHANGES, canonical_region, closest_regions
 
 __all__ = ["RegionPanel", "read_panel", "COUNT_VARIABLES", "DERIVED_INDICATORS"]
@@ -248,13 +248,12 @@ class RegionPanel:
         derived = self.derived_variables
         others = [v for v in self.variables if v not in counts and v not in derived]
         grouped = data.groupby(["region", "year"], sort=False)
-        size = grouped.size().rename("_n")
+        size = grouped.size()  # a Series, not a column: a variable may be called anything
         out = grouped[counts].sum(min_count=1) if counts else size.to_frame()[[]]
-        out = out.join(size)
         if others:
             out = out.join(grouped[others].first())
-            out.loc[out["_n"] > 1, others] = np.nan
-        out = out.drop(columns="_n").reset_index()
+            out.loc[(size > 1).reindex(out.index).to_numpy(), others] = np.nan
+        out = out.reset_index()
         out = _derive_indicators(out, derived)
         out = out[["region", "year", *self.variables]].sort_values(["region", "year"], kind="stable")
         spans = "; ".join(f"{label} ({min(ys)}-{max(ys)})" for label, ys in merged.items())
@@ -324,6 +323,7 @@ def read_panel(
     allow_gaps: bool = False,
     sheet: int | str = 0,
     header_row: int = 0,
+    decimal: str | None = None,
     sources: Sequence[str] = (),
     units: Mapping[str, str] | None = None,
     **columns: str,
@@ -335,8 +335,10 @@ def read_panel(
     source
         A DataFrame, or the path of a CSV/TSV/TXT or XLSX file. Long form (one row per
         region-year, a ``year`` column) or wide form (one row per region, one column per
-        year, as BNS and the papers print them). Decimal commas (``11,85``), spaces in
-        thousands and ``-`` for missing cells are understood.
+        year, as BNS and the papers print them). Decimal commas (``11,85``), thousands
+        separated by spaces, apostrophes, points or commas (``1 234,5``, ``1'234.5``,
+        ``1.234.567``), percent signs (``12%`` is 12) and ``-``, ``..``, ``x`` or ``None``
+        for missing cells are understood (see :func:`kzcausal.panel.io.parse_numbers`).
     region, year
         Names of the region and year columns in ``source``.
     value
@@ -354,14 +356,21 @@ def read_panel(
     allow_gaps
         Accept regions with missing years inside their span (never filled in).
     sheet, header_row
-        Spreadsheet sheet and 0-based row of the header (files only).
+        Spreadsheet sheet (name or 0-based position) and 0-based row of the header (files
+        only). A header further down (title or blank lines above it) or spread over two rows
+        (cells merged across columns) is an error that names the ``header_row`` to pass.
+    decimal
+        The decimal mark, ``"."`` or ``","``, when the table's numbers are ambiguous: with
+        ``decimal="."`` the cell ``1,234`` is 1234, by default it is 1.234 (a single comma is
+        read as a decimal comma). ``None`` (default) reads each cell by its shape.
     sources, units
         Provenance and units, carried by the panel.
     **columns
         Panel variable name -> source column, e.g. ``arrivals="Прибывшие"``. The count
         variables are ``arrivals``, ``departures`` (interregional), ``population`` and
         ``grp``; any other name is kept as an observed variable. Without any, every
-        column besides region and year is taken under its own name.
+        column besides region and year is taken under its own name (a column of free text,
+        such as comments, is then an error: name the columns to read, or drop it first).
 
     Returns
     -------
@@ -371,26 +380,37 @@ def read_panel(
     ------
     DataFileError, PanelError, RegionNameError, SpecificationError
         For every kind of bad input, naming the column, up to five rows and the fix.
+
+    Notes
+    -----
+    Every row of ``source`` is either in the panel or listed in ``panel.dropped`` with the
+    reason (repeated header rows, blank rows, and with ``missing="drop"`` rows with missing
+    counts). The caller's DataFrame is never modified.
     """
     if missing not in ("raise", "drop"):
         raise SpecificationError(f"missing={missing!r}; use 'raise' or 'drop'.")
     if regions not in ("kazakhstan", None):
         raise SpecificationError(f"regions={regions!r}; use 'kazakhstan' or None (any unit names).")
+    check_read_options(sheet=sheet, header_row=header_row, decimal=decimal)
+    if region == year:
+        raise SpecificationError(f"region and year both name the column {region!r}; pass the name of the year "
+                                 "column as year='<column>' (or of the region column as region='<column>').")
     notes: list[str] = []
     dropped: list[pd.DataFrame] = []
+    units = dict(units or {})
     if isinstance(source, pd.DataFrame):
         table, where = source, "the DataFrame"
     elif isinstance(source, (str, Path)):
-        table, where = load_table(source, sheet=sheet, header_row=header_row), str(source)
-        _check_header(table, region, source, header_row)
+        table, where = load_table(source, sheet=sheet, header_row=header_row, expect=[region]), str(source)
     else:
         raise SpecificationError(
             f"source is a {type(source).__name__}; pass a pandas DataFrame or the path of a CSV/XLSX file.")
     if table.columns.duplicated().any():
         _raise_duplicate_columns(table.columns, where)
     if region not in table.columns:
+        header = " and header_row=<0-based row of the header>" if where != "the DataFrame" else ""
         raise PanelError(f"no region column {region!r}; columns are {list(table.columns)}. "
-                         "Fix: pass region='<name of the column holding region names>'.")
+                         f"Fix: pass region='<name of the column holding region names>'{header}.")
 
     table, removed = _drop_repeated_headers_and_blank_rows(table, region)
     if len(removed):
@@ -407,7 +427,13 @@ def read_panel(
     frame["year"] = _parse_years(frame.pop("year_raw"), year)
     variables = [c for c in frame.columns if c not in ("region", "year", "_raw_region")]
     for variable in variables:
-        frame[variable] = parse_numbers(frame[variable], variable)
+        raw = frame[variable]
+        frame[variable] = _parse_variable(raw, variable, decimal, table if year in table.columns and not columns
+                                          else None, region, year)
+        percent = percent_cells(raw)
+        if percent:
+            units.setdefault(variable, "percent")
+            notes.append(f"column {variable!r}: {percent} cell(s) with a percent sign, read in percent (12% -> 12)")
         infinite = np.isinf(frame[variable].to_numpy(float))
         if infinite.any():
             shown = frame.loc[infinite, ["_raw_region", variable]].rename(columns={"_raw_region": "region"})
@@ -437,7 +463,7 @@ def read_panel(
         _data=frame.reset_index(drop=True),
         regions_scheme=regions,
         sources=tuple(sources),
-        units=dict(units or {}),
+        units=units,
         dropped=dropped_table,
         notes=tuple(notes),
     )
@@ -445,24 +471,12 @@ def read_panel(
 
 def _raise_duplicate_columns(labels: pd.Index, where: str) -> None:
     repeated = sorted({str(c) for c in labels[labels.duplicated()]})
+    if repeated == [""]:
+        raise PanelError(f"{where}: several columns have no name in the header. Fix: give every column a name "
+                         "(or pass header_row=<0-based row> if the names are on another row).")
     kind = "year column(s)" if all(is_year_label(c) for c in repeated) else "column(s)"
     raise PanelError(f"{where}: repeated {kind} {repeated}. Each year (column) must appear once; "
                      "fix the header (a copy-paste often repeats a year) and read again.")
-
-
-def _check_header(table: pd.DataFrame, region: str, source: str | Path, header_row: int) -> None:
-    if region in table.columns:
-        return
-    wanted = region.strip().lower()
-    for offset, (_, row) in enumerate(table.head(20).iterrows(), start=1):
-        if any(str(cell).strip().lower() == wanted for cell in row):
-            found = header_row + offset
-            raise PanelError(
-                f"{source}: header not on row {header_row + 1}: column {region!r} is on row {found + 1}. "
-                f"Fix: read_panel(..., header_row={found}) (0-based), or remove the rows above the header.")
-    raise PanelError(
-        f"{source}: no column {region!r} in the header row {header_row + 1} {list(table.columns)} nor in the "
-        f"20 rows below it. Fix: pass region='<name of the region column>' and header_row=<0-based row>.")
 
 
 def _stripped_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -472,7 +486,10 @@ def _stripped_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _drop_repeated_headers_and_blank_rows(table: pd.DataFrame, region: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows that repeat the region header (tables split over pages) or hold nothing at all."""
+    """Rows that repeat the region header (tables split over pages) or hold nothing at all.
+
+    Rows are selected by position, never by index label: a caller's index may repeat labels.
+    """
     codes, labels = _stripped_labels(table[region])
     header_codes = np.flatnonzero(labels == str(region).strip())
     empty_codes = np.flatnonzero(labels == "")
@@ -484,10 +501,17 @@ def _drop_repeated_headers_and_blank_rows(table: pd.DataFrame, region: str) -> t
     rows_text = rows.astype(str).apply(lambda column: column.str.strip())
     blank = (rows.isna() | rows_text.isin(("", "nan", "None", "<NA>"))).all(axis=1).to_numpy()
     repeated = repeated[candidates]
-    remove = rows.index[repeated | blank]
-    removed = pd.DataFrame({"region": rows.loc[remove, region], "year": np.nan,
-                            "reason": np.where(repeated[repeated | blank], "repeated header row", "blank row")})
-    return table.drop(index=remove), removed
+    remove = np.flatnonzero(candidates)[repeated | blank]
+    keep = np.ones(len(table), dtype=bool)
+    keep[remove] = False
+    removed = pd.DataFrame({"region": table[region].to_numpy(dtype=object)[remove], "year": np.nan,
+                            "reason": np.where(repeated[repeated | blank], "repeated header row", "blank row")},
+                           index=table.index[remove])
+    return table.loc[keep], removed
+
+
+# Names the panel uses itself: its region and year, the reader's raw columns, to_xarray's marker.
+_RESERVED = ("region", "year", "_raw_region", "year_raw", "in_panel")
 
 
 def _long_form(table: pd.DataFrame, region: str, year: str, columns: Mapping[str, str],
@@ -502,21 +526,37 @@ def _long_form(table: pd.DataFrame, region: str, year: str, columns: Mapping[str
         if ignored:
             notes.append(f"columns not used: {ignored}")
     else:
-        mapping = {str(c).strip(): c for c in table.columns if c not in (region, year)}
-    reserved = sorted(set(mapping) & {"region", "year", "_raw_region", "year_raw"})
+        mapping = {}
+        for column in table.columns:
+            if column in (region, year):
+                continue
+            name = str(column).strip()
+            if name in mapping:
+                raise PanelError(f"columns {mapping[name]!r} and {column!r} have the same name once spaces are "
+                                 "removed, so one would replace the other. Fix: rename one of them, or map the "
+                                 f"variables to columns, e.g. read_panel(..., {_identifier(name)}={column!r}).")
+            mapping[name] = column
+    reserved = sorted(set(mapping) & set(_RESERVED))
     if reserved:
-        raise PanelError(f"column name(s) {reserved} are used by the panel itself (the region and year of each row), "
+        raise PanelError(f"column name(s) {reserved} are used by the panel itself (the region and year of each row, "
+                         "in_panel in to_xarray()), "
                          f"so these variables would overwrite them. Fix: rename those columns, or map them to other "
                          f"names, e.g. read_panel(..., {reserved[0].strip('_')}_value={mapping[reserved[0]]!r}).")
-    frame = pd.DataFrame({"_raw_region": table[region], "year_raw": table[year]}, index=table.index)
+    # Arrays, not Series: a caller's index may repeat labels, and nothing here may align on it.
+    frame = pd.DataFrame({"_raw_region": table[region].array, "year_raw": table[year].array}, index=table.index)
     for name, col in mapping.items():
-        frame[name] = table[col]
+        frame[name] = table[col].array
     return frame
+
+
+def _identifier(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_") or "variable"
+    return cleaned if cleaned.isidentifier() else f"v_{cleaned}"
 
 
 def _wide_form(table: pd.DataFrame, region: str, year: str, value: str | None,
                columns: Mapping[str, str], notes: list[str]) -> pd.DataFrame:
-    year_columns = [c for c in table.columns if is_year_label(c)]
+    year_columns = [c for c in table.columns if is_year_label(c) and c != region]
     if not year_columns:
         raise PanelError(
             f"no year column {year!r} and no columns named like years (2015, 2016, ...); columns are "
@@ -525,25 +565,67 @@ def _wide_form(table: pd.DataFrame, region: str, year: str, value: str | None,
         raise SpecificationError(
             f"wide table (years {year_columns[0]}..{year_columns[-1]} as columns): pass value='<variable>' "
             "to name what its cells hold, e.g. value='grp' or value='attractiveness_index'.")
+    if not isinstance(value, str) or not value.strip():
+        raise SpecificationError(f"value={value!r}: name the variable the wide table holds, e.g. value='grp'.")
+    if value.strip() in _RESERVED:
+        raise SpecificationError(f"value={value!r} is a name the panel uses for itself (its regions and years). "
+                                 "Fix: name the variable, e.g. value='grp' or value='attractiveness_index'.")
     if columns:
         raise SpecificationError(f"a wide table holds one variable (value={value!r}); "
                                  f"column mappings {dict(columns)} apply to long tables only.")
+    labels = pd.Series([int(str(c).strip()[:4]) for c in year_columns])  # 2015, '2015', 2015.0
+    twice = labels[labels.duplicated(keep=False)]
+    if len(twice):
+        shown = [repr(c) for c, y in zip(year_columns, labels) if y in set(twice)]
+        raise PanelError(f"repeated year column(s) {sorted(set(twice.astype(str)))}: columns {', '.join(shown)} "
+                         "name the same year. Each year (column) must appear once; fix the header and read again.")
     ignored = [c for c in table.columns if c != region and c not in year_columns]
     if ignored:
         notes.append(f"wide table: columns not used: {ignored}")
-    melted = table[[region, *year_columns]].melt(id_vars=region, var_name="year_raw", value_name=value,
-                                                 ignore_index=False)
-    melted = melted.rename(columns={region: "_raw_region"})
-    melted["year_raw"] = melted["year_raw"].astype(str)
-    return melted[["_raw_region", "year_raw", value]]
+    # One block of rows per year column; built from arrays so that no column name (the region
+    # column's, or value's) can collide with the names used here, and no index label is aligned.
+    frame = pd.DataFrame({"_raw_region": np.tile(table[region].to_numpy(dtype=object), len(year_columns)),
+                          "year_raw": np.repeat(labels.astype(str).to_numpy(), len(table))},
+                         index=np.tile(table.index.to_numpy(dtype=object), len(year_columns)))
+    frame[value] = np.concatenate([table[c].astype(object).to_numpy() for c in year_columns])
+    return frame
+
+
+def _parse_variable(values: pd.Series, variable: str, decimal: str | None, table: pd.DataFrame | None,
+                    region: str, year: str) -> np.ndarray:
+    """One variable's cells to float; a column of free text gets its own message (how to leave it out).
+
+    ``table`` is the long table whose every column was taken as a variable (``None`` for wide
+    tables and for columns the caller named: then the cells, not the column, are the problem).
+    """
+    try:
+        return parse_numbers(values, variable, decimal=decimal, booleans=variable not in COUNT_VARIABLES)
+    except PanelError as error:
+        if table is None or "not numbers" not in str(error):
+            raise
+        text = values[values.notna()].astype(str).str.strip()
+        text = text[~text.str.casefold().isin({t.casefold() for t in MISSING_TOKENS})]
+        words = text[pd.to_numeric(text.str.replace(r"[\s,.'%’−+-]", "", regex=True), errors="coerce").isna()]
+        if len(words) < 2 or 2 * len(words) <= len(text):
+            raise  # a few bad cells in a column of numbers: the cells are named
+        others = [str(c).strip() for c in table.columns
+                  if c not in (region, year) and str(c).strip() != variable][:3]
+        keep = ", ".join(f"{_identifier(c)}={c!r}" for c in others) or "<variable>='<column>'"
+        examples = ", ".join(repr(w) for w in pd.unique(words)[:3])
+        raise PanelError(
+            f"column {variable!r} holds text, not numbers ({len(words)} of {len(text)} filled cells, e.g. "
+            f"{examples}); only the region column ({region!r}) may hold text. Fix: leave it out by naming the "
+            f"columns to read, e.g. read_panel(..., {keep}) (then only those are read), or drop it first "
+            f"(read_panel(table.drop(columns=[{variable!r}]), ...)); if it holds the region names, pass "
+            f"region={variable!r}.") from None
 
 
 def _match_regions(frame: pd.DataFrame, regions: str | None) -> pd.DataFrame:
     codes, labels = _stripped_labels(frame["_raw_region"])
     empty = (codes == -1) | np.isin(codes, np.flatnonzero(labels == ""))
     if empty.any():
-        raise PanelError(f"region column: {int(empty.sum())} row(s) without a region name:\n"
-                         f"{show_rows(frame.loc[empty].drop(columns='_raw_region'))}\n"
+        shown = frame.loc[empty].drop(columns="_raw_region").rename(columns={"year_raw": "year"})
+        raise PanelError(f"region column: {int(empty.sum())} row(s) without a region name:\n{show_rows(shown)}\n"
                          "Fix: fill in the region names or remove those rows.")
     frame = frame.assign(_raw_region=labels[codes])
     if regions is None:
@@ -563,7 +645,9 @@ def _match_regions(frame: pd.DataFrame, regions: str | None) -> pd.DataFrame:
 
 
 def _parse_years(values: pd.Series, column: str) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(values.dtype):
+    if pd.api.types.is_bool_dtype(values.dtype):  # True is not the year 1
+        numbers = np.full(len(values), np.nan)
+    elif pd.api.types.is_numeric_dtype(values.dtype):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
     else:
         codes, labels = _stripped_labels(values)
@@ -595,11 +679,12 @@ def _plan_derivations(variables: list[str], derive: Iterable[str] | None) -> lis
     return plan
 
 
-def _check_counts(frame: pd.DataFrame, missing: Missing, derived: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _check_counts(frame: pd.DataFrame, missing: Missing,
+                  derived: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     counts = [c for c in COUNT_VARIABLES if c in frame.columns]
     dropped = None
     if counts:
-        nan_rows = frame[counts].isna().any(axis=1)
+        nan_rows = frame[counts].isna().any(axis=1).to_numpy()
         if nan_rows.any():
             shown = frame.loc[nan_rows, ["region", "year", *counts]]
             if missing == "raise":
@@ -610,12 +695,12 @@ def _check_counts(frame: pd.DataFrame, missing: Missing, derived: list[str]) -> 
                     "(they are then listed in panel.dropped).")
             reasons = frame.loc[nan_rows, counts].isna().apply(
                 lambda row: "missing " + "/".join(row.index[row]), axis=1)
-            dropped = shown.assign(reason=reasons)[["region", "year", "reason"]]
+            dropped = shown.assign(reason=reasons.to_numpy())[["region", "year", "reason"]]
             warnings.warn(f"dropped {int(nan_rows.sum())} row(s) with missing counts (see panel.dropped):\n"
                           f"{show_rows(shown)}", DroppedRowsWarning, stacklevel=3)
             frame = frame.loc[~nan_rows]
     for column in counts:
-        values = frame[column]
+        values = frame[column].to_numpy(float)
         negative = values < 0
         if column == "population":
             negative = values <= 0
@@ -629,11 +714,11 @@ def _check_counts(frame: pd.DataFrame, missing: Missing, derived: list[str]) -> 
             raise PanelError(f"count column {column!r}: infinite values:\n"
                              f"{show_rows(frame.loc[infinite, ['region', 'year', column]])}\nFix: correct them.")
     if "attractiveness_index" in derived:
-        zero = frame["departures"] == 0
+        zero = (frame["departures"] == 0).to_numpy()
         if zero.any():
             raise PanelError(
-                f"column 'departures': {int(zero.sum())} zero value(s), so the attractiveness index "
-                f"(arrivals / departures) is undefined:\n{show_rows(frame.loc[zero, ['region', 'year', 'departures']])}\n"
+                f"column 'departures': {int(zero.sum())} zero value(s), so the attractiveness index (arrivals / "
+                f"departures) is undefined:\n{show_rows(frame.loc[zero, ['region', 'year', 'departures']])}\n"
                 "Fix: correct the departures, or pass derive=[...] without 'attractiveness_index'.")
     return frame, dropped
 
@@ -642,7 +727,7 @@ def _check_duplicates(frame: pd.DataFrame, region: str) -> None:
     codes, _ = pd.factorize(frame["region"])
     years = frame["year"].to_numpy()
     key = codes.astype(np.int64) * (int(years.max()) - int(years.min()) + 1) + (years - years.min())
-    duplicated = pd.Series(key, index=frame.index).duplicated(keep=False)
+    duplicated = pd.Series(key).duplicated(keep=False).to_numpy()
     if not duplicated.any():
         return
     rows = frame.loc[duplicated, ["_raw_region", "region", "year"]]
@@ -698,7 +783,7 @@ def _check_overlapping_territory(frame: pd.DataFrame) -> None:
 def _check_supplied_indicators(frame: pd.DataFrame, supplied: dict[str, pd.Series], notes: list[str]) -> None:
     """A supplied indicator that the panel also derives must agree with the counts."""
     for name, values in supplied.items():
-        values = values.loc[frame.index].to_numpy(float)
+        values = values.to_numpy(float)  # popped from ``frame``: same rows, same order
         derived = frame[name].to_numpy(float)
         agree = np.isclose(values, derived, rtol=1e-6, atol=1e-9) | (np.isnan(values) & np.isnan(derived))
         if not agree.all():

@@ -21,7 +21,7 @@ import xarray as xr
 from ..errors import HarmonizationError, HarmonizationWarning, PanelError, SpecificationError, show_rows
 from .core import (RegionPanel, _check_overlapping_territory, _match_regions, _parse_years,
                    _raise_duplicate_columns, read_panel)
-from .io import load_table, parse_numbers
+from .io import check_read_options, load_table, parse_numbers, percent_cells
 from .regions import BOUNDARY_CHANGES
 
 __all__ = ["FlowTable", "read_flows", "region_unit_at"]
@@ -178,17 +178,27 @@ class FlowTable:
         notes.append(f"harmonized to {boundaries} boundaries: {spans}")
         return replace(self, _data=out, boundaries=boundaries, dropped=dropped, notes=tuple(notes))
 
-    def region_totals(self) -> RegionPanel:
+    def region_totals(self, *, missing: str = "raise", derive: Sequence[str] | None = None) -> RegionPanel:
         """Arrivals (sum over origins), departures (sum over destinations) by region and year.
 
         Returns a :class:`RegionPanel` with ``arrivals``, ``departures`` and the derived
         ``attractiveness_index`` (arrivals / departures, paper 000's IMP) and
-        ``net_migration``. A region-year counts only the pairs listed for it.
+        ``net_migration``. A region-year counts only the pairs listed for it: one that only
+        sends (or only receives) in the listed pairs has no arrivals (departures) at all.
+
+        Parameters
+        ----------
+        missing
+            As in :func:`read_panel`: such region-years are an error (``"raise"``) or are
+            dropped and listed in ``panel.dropped`` (``"drop"``).
+        derive
+            As in :func:`read_panel`: by default every indicator; ``["net_migration"]`` leaves
+            out the attractiveness index, which is undefined where departures are 0.
         """
         arrivals = self._data.groupby(["destination", "year"])["flow"].sum().rename_axis(["region", "year"])
         departures = self._data.groupby(["origin", "year"])["flow"].sum().rename_axis(["region", "year"])
         frame = pd.concat([arrivals.rename("arrivals"), departures.rename("departures")], axis=1).reset_index()
-        panel = read_panel(frame, regions=self.regions_scheme, missing="raise", allow_gaps=True,
+        panel = read_panel(frame, regions=self.regions_scheme, missing=missing, derive=derive, allow_gaps=True,
                            sources=self.sources, units={"arrivals": "persons (interregional)",
                                                        "departures": "persons (interregional)"},
                            arrivals="arrivals", departures="departures")
@@ -233,6 +243,7 @@ def read_flows(
     sources: Sequence[str] = (),
     sheet: int | str = 0,
     header_row: int = 0,
+    decimal: str | None = None,
 ) -> FlowTable:
     """Read an origin-destination table into a validated :class:`FlowTable`.
 
@@ -250,6 +261,9 @@ def read_flows(
         with the closest known names); ``None`` accepts any unit names.
     sources
         Provenance carried by the table.
+    sheet, header_row, decimal
+        As in :func:`kzcausal.read_panel`: the spreadsheet sheet, the 0-based header row
+        (files only) and the decimal mark (``decimal="."`` reads ``1,234`` as 1234).
 
     Raises
     ------
@@ -258,21 +272,31 @@ def read_flows(
         flows, a pair listed twice for one year, a positive flow from a region to itself
         (origin = destination: moves within a region are not interregional flows), or
         territories that overlap in one year. Each message names the rows and the fix.
-        Zero flows from a region to itself are dropped and listed in ``dropped``.
+        Zero flows from a region to itself are dropped and listed in ``dropped``: every row of
+        ``source`` is either in the table or in ``dropped``.
     """
     if regions not in ("kazakhstan", None):
         raise SpecificationError(f"regions={regions!r}; use 'kazakhstan' or None (any unit names).")
+    check_read_options(sheet=sheet, header_row=header_row, decimal=decimal)
+    wanted = {"origin": origin, "destination": destination, "year": year, "flow": flow}
+    if quality is not None:
+        wanted["quality"] = quality
+    roles: dict[object, list[str]] = {}
+    for role, name in wanted.items():
+        roles.setdefault(name, []).append(role)
+    shared = {name: names for name, names in roles.items() if len(names) > 1}
+    if shared:
+        name, names = next(iter(shared.items()))
+        raise SpecificationError(f"{' and '.join(names)} both name the column {name!r}; each role needs a column of "
+                                 f"its own. Fix: pass " + ", ".join(f"{role}='<column>'" for role in names) + ".")
     if isinstance(source, pd.DataFrame):
         table = source
     elif isinstance(source, (str, Path)):
-        table = load_table(source, sheet=sheet, header_row=header_row)
+        table = load_table(source, sheet=sheet, header_row=header_row, expect=list(wanted.values()))
     else:
         raise SpecificationError(f"source is a {type(source).__name__}; pass a DataFrame or a CSV/XLSX path.")
     if table.columns.duplicated().any():
         _raise_duplicate_columns(table.columns, "the flow table")
-    wanted = {"origin": origin, "destination": destination, "year": year, "flow": flow}
-    if quality is not None:
-        wanted["quality"] = quality
     absent = {role: name for role, name in wanted.items() if name not in table.columns}
     if absent:
         raise PanelError(f"no column(s) {absent} in the flow table; its columns are {list(table.columns)}. "
@@ -281,20 +305,32 @@ def read_flows(
     frame = pd.DataFrame({"_raw_region": table[origin].to_numpy(), "year": table[year].to_numpy(),
                           "_raw_flow": table[flow].to_numpy()}, index=rows)
     names = {}
+    shown = {"origin": table[origin].to_numpy(), "destination": table[destination].to_numpy(),
+             "year": table[year].to_numpy(), "flow": table[flow].to_numpy()}  # the rows a message shows
     for role, column in (("origin", origin), ("destination", destination)):
         try:
-            matched = _match_regions(pd.DataFrame({"_raw_region": table[column].to_numpy()}, index=rows), regions)
+            matched = _match_regions(pd.DataFrame({"_raw_region": table[column].to_numpy(), **shown}, index=rows),
+                                     regions)
         except PanelError as error:  # the shared matcher says "region column": name the flow table's column
             raise type(error)(str(error).replace("region column:", f"{role} column {column!r}:", 1)) from None
         names[role] = matched["region"].to_numpy(dtype=object)
     years = _parse_years(frame["year"], year)
-    values = parse_numbers(frame["_raw_flow"], flow)
+    values = parse_numbers(frame["_raw_flow"], flow, decimal=decimal, booleans=False)
+    if percent_cells(frame["_raw_flow"]):
+        cells = frame["_raw_flow"].astype(str).str.contains("%", regex=False).to_numpy()
+        raise PanelError(f"column {flow!r}: {int(cells.sum())} cell(s) are percentages, not persons (row numbers "
+                         f"count from 0):\n{show_rows(pd.DataFrame({flow: frame['_raw_flow'][cells]}))}\n"
+                         "Fix: flows are numbers of persons; give the counts, not shares.")
     out = pd.DataFrame({"origin": names["origin"], "destination": names["destination"], "year": years,
                         "flow": values}, index=rows)
-    out["quality"] = (table[quality].fillna("").astype(str).to_numpy() if quality is not None else "")
+    if quality is not None:
+        flags = table[quality].astype(object).to_numpy()  # any dtype, categorical included
+        out["quality"] = ["" if pd.isna(flag) else str(flag) for flag in flags]
+    else:
+        out["quality"] = ""
     label, first_line = (f"{source}, line", header_row + 2) if isinstance(source, (str, Path)) else ("row", 0)
     out["source"] = [f"{label} {i + first_line}" for i in rows]
-    _check_flow_values(out, flow)
+    _check_flow_values(out, flow, frame["_raw_flow"])
     same = (out["origin"] == out["destination"]).to_numpy()
     positive_diagonal = same & (out["flow"].to_numpy() > 0)
     if positive_diagonal.any():
@@ -305,6 +341,10 @@ def read_flows(
             "regions yourself, use FlowTable.harmonize, which removes them with a report).")
     dropped = out.loc[same, ["origin", "destination", "year", "flow"]].assign(reason="origin = destination (zero)")
     out = out.loc[~same]
+    if out.empty:
+        raise PanelError("the flow table has no flows between two regions" + (
+            f" ({len(dropped)} row(s) with origin = destination and a zero flow are not flows)" if len(dropped)
+            else "") + ". Fix: pass a table with at least one origin -> destination row.")
     duplicated = out.duplicated(["origin", "destination", "year"], keep=False)
     if duplicated.any():
         shown = out.loc[duplicated, ["origin", "destination", "year", "flow"]].sort_values(
@@ -333,15 +373,27 @@ def read_flows(
                      dropped=dropped.reset_index(drop=True), notes=tuple(notes))
 
 
-def _check_flow_values(frame: pd.DataFrame, column: str) -> None:
+def _check_flow_values(frame: pd.DataFrame, column: str, raw: pd.Series) -> None:
     values = frame["flow"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        fraction = np.isfinite(values) & (values != np.round(values))
+    # '1,234' is read as 1.234 (a single comma is a decimal comma); for persons it is a thousands separator
+    text = raw.astype(str).str.strip()
+    decimal_hint = ""
+    for mark, other in ((",", "."), (".", ",")):
+        grouped = text.str.fullmatch(rf"[+-]?\d{{1,3}}\{mark}\d{{3}}").to_numpy(dtype=bool)
+        if (fraction & grouped).any():
+            decimal_hint = (f"; cells such as '1{mark}234' are read with {mark!r} as the decimal mark (1.234): if it "
+                            f"separates thousands, pass decimal={other!r}")
     for test, what, fix in (
         (np.isnan(values), "missing", "fill them in, or remove those rows if the pair was not reported"),
         (np.isinf(values), "infinite", "correct those cells"),
         (np.isfinite(values) & (values < 0), "negative", "flows are persons moving, never negative; "
                                                           "net flows belong in another column"),
-        (np.isfinite(values) & (values != np.round(values)), "not whole numbers",
-         "flows are counts of persons; round only if the source is known to be rounded"),
+        (fraction, "not whole numbers",
+         "flows are counts of persons; round only if the source is known to be rounded" + decimal_hint),
+        (np.isfinite(values) & (np.abs(values) >= 2.0**53), "too large to be counts of persons (2**53 or more)",
+         "check the units and the cells"),
     ):
         if test.any():
             shown = frame.loc[test, ["origin", "destination", "year", "flow"]]

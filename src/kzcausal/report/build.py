@@ -46,6 +46,8 @@ class ReportSpec:
     notes: tuple[str, ...] = ()
     source: str = "the specification"
     migration: bool = False                     # add the real interregional-flow sections (Kazakhstan)
+    # keyword arguments of read_panel for the user's --data file (region/year columns, decimal, header_row, ...)
+    read_options: Mapping[str, object] = field(default_factory=dict, hash=False)
 
     def require_columns(self, panel: RegionPanel) -> None:
         """Raise naming the spec's columns the data lack (listing those they have); check first_treated holds years."""
@@ -68,14 +70,26 @@ class ReportSpec:
 
 
 TREATED = "treated_after_adoption"
+#: Keys that say how to read the user's panel file: read_panel's arguments (``region_names`` is its ``regions``).
+READ_KEYS = ("region", "year", "value", "decimal", "header_row", "sheet", "missing", "allow_gaps", "columns")
 SPEC_KEYS = {"outcome", "first_treated", "treated_regions", "post_from", "leads", "lags", "elasticity", "title",
-             "region_names"}
+             "region_names", *READ_KEYS}
 
 
 def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
     """Read and validate a YAML specification (``yaml.safe_load``); returns the spec and the raw mapping.
 
-    Columns are checked against the data later, by :meth:`ReportSpec.require_columns`.
+    The design: ``outcome`` (a column), and either ``first_treated`` (a column of first treated
+    years) or ``treated_regions`` (a list) with ``post_from`` (a year); ``leads`` and ``lags``
+    (whole numbers >= 1), ``elasticity: {outcome, index, factor_regions}``, ``title``.
+
+    How to read the ``--data`` file (the arguments of :func:`kzcausal.read_panel`): ``region``
+    and ``year`` (the names of its region and year columns, e.g. ``region: state``), ``value``
+    (the variable a wide table holds), ``decimal`` (``"."`` or ``","``), ``header_row`` (0-based),
+    ``sheet`` (name or 0-based position), ``missing`` (``raise`` or ``drop``), ``allow_gaps``
+    (``true``/``false``), ``columns`` (panel variable -> file column, e.g. ``{grp: GRP}``; only
+    those columns are read) and ``region_names`` (``any`` or ``kazakhstan``). Every value's type is
+    checked here; columns are checked against the data later, by :meth:`ReportSpec.require_columns`.
     """
     import yaml
 
@@ -85,12 +99,18 @@ def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
     if not path.is_file():
         raise SpecificationError(f"specification file {str(path)!r} not found.")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SpecificationError(f"{path} is not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecificationError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save the "
+                                 "specification as a UTF-8 YAML file.") from None
+    except OSError as exc:
+        raise SpecificationError(f"{path}: cannot be read ({exc.strerror}).") from None
+    raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise SpecificationError(f"{path} must hold a mapping (key: value lines); got {type(raw).__name__}.")
-    unknown = sorted(set(raw) - SPEC_KEYS)
+    unknown = sorted((key for key in raw if key not in SPEC_KEYS), key=str)
     if unknown:
         raise SpecificationError(f"{path}: unknown key(s) {unknown}; the keys are {sorted(SPEC_KEYS)}.")
     where = str(path)
@@ -99,15 +119,26 @@ def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
     if ("first_treated" in raw) == ("treated_regions" in raw):
         raise SpecificationError(f"{where}: give either 'first_treated' (a column of first treated years) or "
                                  "'treated_regions' with 'post_from' (a 2x2 design).")
-    elasticity = raw.get("elasticity") or {}
-    if not isinstance(elasticity, Mapping):
-        raise SpecificationError(f"{where}: 'elasticity' must be a mapping with 'outcome', 'index' and optionally "
-                                 "'factor_regions'.")
+    elasticity = raw.get("elasticity")
+    elasticity = {} if elasticity is None or elasticity is False else elasticity  # `elasticity: false`: none
+    if not isinstance(elasticity, Mapping) or set(elasticity) - {"outcome", "index", "factor_regions"} \
+            or (elasticity and not {"outcome", "index"} <= set(elasticity)):
+        raise SpecificationError(f"{where}: 'elasticity' must be a mapping with 'outcome' and 'index' (columns) "
+                                 "and optionally 'factor_regions' (a list of regions), e.g.\n"
+                                 f"  elasticity: {{outcome: grp, index: attractiveness_index}}\ngot {elasticity!r}.")
+    for key in ("outcome", "index"):
+        if key in elasticity and not _is_name(elasticity[key]):
+            raise SpecificationError(f"{where}: elasticity {key!r} must be a column name (text); "
+                                     f"got {elasticity[key]!r}.")
+    factor_regions = elasticity.get("factor_regions", [])
+    if not isinstance(factor_regions, list) or not all(_is_name(r) for r in factor_regions):
+        raise SpecificationError(f"{where}: elasticity 'factor_regions' must be a YAML list of region names, e.g. "
+                                 f"[Zhambyl, Almaty region]; got {factor_regions!r}.")
     for key in ("leads", "lags"):  # YAML reads `true` as a bool, which Python counts as an int
         if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int) or raw[key] < 1):
             raise SpecificationError(f"{where}: {key!r} must be a positive whole number of years; got {raw[key]!r}.")
     for key in ("outcome", "first_treated", "title"):
-        if key in raw and not isinstance(raw[key], str):
+        if key in raw and not (isinstance(raw[key], str) and (key == "title" or raw[key].strip())):
             what = "a title" if key == "title" else "a column name"
             raise SpecificationError(f"{where}: {key!r} must be text ({what}); got {raw[key]!r} "
                                      f"({type(raw[key]).__name__}).")
@@ -121,15 +152,74 @@ def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
             raise SpecificationError(f"{where}: 'treated_regions' needs 'post_from' (the first treated year).")
     if "post_from" in raw and (isinstance(raw["post_from"], bool) or not isinstance(raw["post_from"], int)):
         raise SpecificationError(f"{where}: 'post_from' must be a whole year such as 2014; got {raw['post_from']!r}.")
+    if "post_from" in raw and "treated_regions" not in raw:
+        raise SpecificationError(f"{where}: 'post_from' goes with 'treated_regions' (a 2x2 design); with "
+                                 "'first_treated' the column holds each region's first treated year. Remove one.")
     if "region_names" in raw and raw["region_names"] not in ("any", "kazakhstan"):
         raise SpecificationError(f"{where}: 'region_names' is 'any' (any unit names) or 'kazakhstan' (the default); "
                                  f"got {raw['region_names']!r}.")
     spec = ReportSpec(outcome=raw["outcome"], first_treated=raw.get("first_treated", "first_treated"),
                       leads=raw.get("leads", 3), lags=raw.get("lags", 5),
                       elasticity_outcome=elasticity.get("outcome"), elasticity_index=elasticity.get("index"),
-                      factor_regions=tuple(elasticity.get("factor_regions", ())),
-                      title=raw.get("title", ReportSpec.title), source=where)
+                      factor_regions=tuple(factor_regions),
+                      title=raw.get("title", ReportSpec.title), source=where, read_options=_read_options(raw, where))
     return spec, raw
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _read_options(raw: Mapping, where: str) -> dict:
+    """read_panel's keyword arguments from the spec's read keys, each type-checked."""
+    import inspect
+
+    options: dict = {"regions": None if raw.get("region_names") == "any" else "kazakhstan"}
+    for key in ("region", "year", "value"):
+        if key in raw:
+            if not _is_name(raw[key]):
+                raise SpecificationError(f"{where}: {key!r} must be the name of a column of --data (text), e.g. "
+                                         f"{key}: {'state' if key == 'region' else key}; got {raw[key]!r}.")
+            options[key] = raw[key]
+    if "decimal" in raw:
+        if raw["decimal"] not in (".", ","):
+            raise SpecificationError(f"{where}: 'decimal' is \".\" or \",\" (quoted), the decimal mark of --data; "
+                                     f"got {raw['decimal']!r}.")
+        options["decimal"] = raw["decimal"]
+    if "header_row" in raw:
+        row = raw["header_row"]
+        if isinstance(row, bool) or not isinstance(row, int) or row < 0:
+            raise SpecificationError(f"{where}: 'header_row' must be the 0-based row of the header in --data "
+                                     f"(0 for the first row); got {row!r}.")
+        options["header_row"] = row
+    if "sheet" in raw:
+        sheet = raw["sheet"]
+        if isinstance(sheet, bool) or not (_is_name(sheet) or (isinstance(sheet, int) and sheet >= 0)):
+            raise SpecificationError(f"{where}: 'sheet' must be a sheet's name or its 0-based position; "
+                                     f"got {sheet!r}.")
+        options["sheet"] = sheet
+    if "missing" in raw:
+        if raw["missing"] not in ("raise", "drop"):
+            raise SpecificationError(f"{where}: 'missing' is 'raise' (default) or 'drop' (rows with missing counts "
+                                     f"are dropped and listed); got {raw['missing']!r}.")
+        options["missing"] = raw["missing"]
+    if "allow_gaps" in raw:
+        if not isinstance(raw["allow_gaps"], bool):
+            raise SpecificationError(f"{where}: 'allow_gaps' is true or false; got {raw['allow_gaps']!r}.")
+        options["allow_gaps"] = raw["allow_gaps"]
+    if "columns" in raw:
+        columns = raw["columns"]
+        taken = set(inspect.signature(read_panel).parameters) - {"columns"}
+        if not isinstance(columns, Mapping) or not columns or not all(
+                _is_name(k) and _is_name(v) for k, v in columns.items()):
+            raise SpecificationError(f"{where}: 'columns' must map panel variables to columns of --data, e.g.\n"
+                                     f"  columns: {{grp: GRP, population: Население}}\ngot {columns!r}.")
+        clash = sorted(set(columns) & taken)
+        if clash:
+            raise SpecificationError(f"{where}: 'columns' cannot name the variable(s) {clash}: read_panel uses those "
+                                     "names for its own options. Fix: choose other variable names.")
+        options.update(columns)
+    return options
 
 
 def with_treated_regions(panel: RegionPanel, regions, post_from: int) -> RegionPanel:
