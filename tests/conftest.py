@@ -19,3 +19,35 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+# A different seed family (KZCAUSAL_SEED_FAMILY=1, 2, ...) moves every seeded random stream of the suite (simulated
+# panels, bootstraps, permutations, MCMC) to other streams: numpy's default_rng(seed) and SeedSequence(seed)
+# become default_rng([seed, family]) and SeedSequence([seed, family]) for integer seeds. Statistical tests must
+# hold under any family (their bounds come from Monte Carlo error, not from one stream); docs/maintainers.md
+# says how to run it. Same seed and family -> identical numbers, as always.
+def install_seed_family(family: int) -> None:
+    """Mix ``family`` into every integer seed given to numpy's default_rng and SeedSequence (this process)."""
+    import numpy as np
+
+    if getattr(np.random, "_kz_family", None) == family:
+        return
+    default_rng, seed_sequence = np.random.default_rng, np.random.SeedSequence
+
+    def mixed(seed):
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            return [int(seed), family]
+        return seed
+
+    class FamilySeedSequence(seed_sequence):
+        def __init__(self, entropy=None, *args, **kwargs):
+            super().__init__(mixed(entropy), *args, **kwargs)
+
+    np.random.default_rng = lambda seed=None: default_rng(mixed(seed))
+    np.random.SeedSequence = FamilySeedSequence
+    np.random._kz_family = family
+
+
+SEED_FAMILY = int(os.environ.get("KZCAUSAL_SEED_FAMILY") or 0)
+if SEED_FAMILY:
+    install_seed_family(SEED_FAMILY)

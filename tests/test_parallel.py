@@ -31,6 +31,11 @@ def client():
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            dashboard_address=None)
         client = distributed.Client(cluster)
+    from conftest import SEED_FAMILY, install_seed_family
+
+    if SEED_FAMILY:  # the workers draw from the same seed family as this process
+        cloudpickle.register_pickle_by_value(sys.modules[install_seed_family.__module__])
+        client.run(install_seed_family, SEED_FAMILY)
     yield client
     client.close()
     cluster.close()
