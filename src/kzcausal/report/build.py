@@ -480,6 +480,12 @@ def build_report(
 
         res["sc"] = fit = synthetic_control(panel, s.outcome, treated, single_adoption(), random_seed=random_seed)
         sec.html.append(_pre(fit.summary()))
+        if len(treated) > 1:  # the placebo-set p-value of an average over-rejects; RI over all regions does not
+            res["sc_ri"] = ri = dx.randomization_inference(fit, assignments=999, random_seed=random_seed,
+                                                           progress=False)
+            sec.html.append("<p>Randomization inference (treatment reassigned across all regions, 999 draws), the "
+                            "test to read for the average: its size is right where the placebo-set p-value's is "
+                            "not (see the caveat above).</p>" + _pre(ri.summary()))
         sec.figures.append(_figure(fit.plot()))
 
     def design_power(sec):
@@ -725,8 +731,11 @@ def _verdict(res: dict, spec: ReportSpec) -> list[str]:
     for key, name in (("sdid", "synthetic DID (placebo SE)"), ("sc", "synthetic control (placebo-in-space rank)")):
         if key in res:
             row = res[key].effect_table().iloc[0]
-            mark = "significant" if row["p_value"] < 0.05 else "NOT significant"
-            out.append(f"{name}: {row['estimate']:.4f}; {mark} at 5% ({_fmt_p(row['p_value'])}).")
+            p_value = row["p_value"]
+            if key == "sc" and "sc_ri" in res:
+                name, p_value = "synthetic control (randomization inference over all regions)", res["sc_ri"].p_value
+            mark = "significant" if p_value < 0.05 else "NOT significant"
+            out.append(f"{name}: {row['estimate']:.4f}; {mark} at 5% ({_fmt_p(p_value)}).")
     if "power" in res:
         for _, row in res["power"].mde.iterrows():
             if row["inference"] == "analytic" and np.isfinite(row["mde"]):
