@@ -21,7 +21,9 @@ TIMES = [-4, -3, -2, 0, 1]
 
 
 def _inputs():
-    rng = np.random.default_rng(1)
+    # a fixed covariance for deterministic comparisons, not a Monte Carlo draw: built from an explicit bit
+    # generator so that the suite's seed family (tests/conftest.py) leaves it as it is
+    rng = np.random.Generator(np.random.PCG64(1))
     k = N_PRE + N_POST
     A = rng.normal(size=(k, k))
     sigma = A @ A.T / k * 0.01 + 0.002 * np.eye(k)
