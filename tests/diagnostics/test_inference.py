@@ -101,8 +101,11 @@ def test_wild_bootstrap_equals_wildboottest_with_full_enumeration(small, impose_
     ours = wild_cluster_bootstrap(kz.did_2x2(panel, "outcome", treated, 2014, fixed_effects=True, cov="cluster"),
                                   n_boot="exact", impose_null=impose_null)
     assert ours.n_boot == 2**8
-    # both enumerate all 256 sign vectors: identical p-values (t's differ by a small-sample factor that cancels)
-    assert ours.p_value == pytest.approx(float(reference["p-value"].iloc[0]), abs=1e-12)
+    # both enumerate all 256 sign vectors: identical p-values (t's differ by a small-sample factor that cancels),
+    # except that with the null imposed the vectors +-(1, ..., 1) rebuild the data, so their t* equals t up to
+    # rounding: whether a tie counts depends on the last bit (on some data sets it goes either way), at most 2/256
+    slack = 2 / 256 if impose_null else 0.0
+    assert abs(ours.p_value - float(reference["p-value"].iloc[0])) <= slack + 1e-12
 
 
 def test_wild_bootstrap_interval_inverts_the_test():

@@ -847,6 +847,14 @@ def _simplex_least_squares(X0: np.ndarray, x1: np.ndarray, v: np.ndarray | None 
     return w / w.sum()
 
 
+def _predictor_fit_is_exact(X: np.ndarray, names: np.ndarray, region: str, controls: np.ndarray, w: np.ndarray,
+                            v: np.ndarray) -> bool:
+    """Does the synthetic unit reproduce ``region``'s predictors exactly (V-weighted, relative 1e-8)?"""
+    unit = int(np.flatnonzero(names == region)[0])
+    gap = np.sqrt(v) * (X[:, unit] - X[:, controls] @ w)
+    return float(np.linalg.norm(gap)) <= 1e-8 * max(1.0, float(np.linalg.norm(np.sqrt(v) * X[:, unit])))
+
+
 def _inverse_variance(X: np.ndarray) -> np.ndarray:
     """V = 1 / Var of each predictor across the units in ``X`` (predictors x units), trace one (Abadie 2021)."""
     var = np.var(X, axis=1, ddof=1)
@@ -1111,12 +1119,16 @@ def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: di
             poor.append(f"{r}: RMSPE {pre_rmspe:.4g} vs outcome sd {sd:.4g}")
         if X is None and pre_rmspe <= 1e-8 * max(scale[r], 1.0):
             exact_fit.append(str(r))
+        elif X is not None and _predictor_fit_is_exact(X, names, r, controls, weights[r], v_weights[r]):
+            exact_fit.append(str(r))
     if poor:
         notes.append("pre-period fit is poor (RMSPE above the sd of the region's pre-period outcome): "
                      + "; ".join(poor))
     if exact_fit:
-        notes.append(f"pre-period fit is exact for {', '.join(exact_fit)}: the region lies in the controls' convex hull, so its "
-                     "weights are not unique (the solver returns one vertex of the optimal face)")
+        what = "predictor" if X is not None else "pre-period"
+        notes.append(f"{what} fit is exact for {', '.join(exact_fit)}: the region lies in the controls' convex hull, so "
+                     "its weights are not unique (the solver returns one vertex of the optimal face) and neither is "
+                     "its estimate")
     if G == 1 or not settings.average:
         notes.append(f"placebo p-values rank among {len(placebo_ratio)} control regions: the smallest attainable is "
                      f"1/{len(placebo_ratio) + 1} = {1 / (len(placebo_ratio) + 1):.3f}")
