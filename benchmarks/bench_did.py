@@ -7,7 +7,7 @@ Run:  .venv/bin/python benchmarks/bench_did.py  [--units 30000 --years 20 --sa-u
    4 cohorts and never-treated units: kzcausal against differences, csdid, moderndid and
    diff-diff (all analytic errors, never-treated controls), same data in the same run; the
    ATTs are checked to agree before any time is printed. Target: no slower than the fastest.
-2. The same with one covariate (doubly robust): kzcausal against differences, its engine.
+2. The same with one covariate (doubly robust): kzcausal against differences (the reference).
    Target: <= 1.1x.
 3. Sun-Abraham event study, 50,000 units x 20 years: kzcausal against pyfixest and diff-diff,
    time and peak memory (each in a fresh process).

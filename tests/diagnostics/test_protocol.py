@@ -181,11 +181,15 @@ def test_cs_bootstrap_is_fixed_at_fit_time():
 
 
 def test_score_bootstrap_where_no_regression_form_exists(frames):
-    """CS through the differences engine (IPW/DR, covariates) has influence functions but no regression form."""
-    panel = kz.read_panel(frames["staggered"], regions=None)
-    dr = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr")
+    """CS with covariates (DR) has influence functions but no regression form; without covariates DR is the
+    group-means estimator, with its regression form."""
+    rng = np.random.default_rng(4)
+    panel = kz.read_panel(frames["staggered"].assign(x=lambda t: rng.normal(size=len(t))), regions=None)
+    plain = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr")
     reg = kz.staggered_did(panel, "outcome", "first_treated")
-    assert dr.regression is None and dr.effect_estimate == pytest.approx(reg.effect_estimate, abs=1e-8)
+    assert plain.regression is not None and plain.effect_estimate == pytest.approx(reg.effect_estimate, abs=1e-8)
+    dr = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr", covariates=["x"])
+    assert dr.regression is None
     boot = kz.wild_cluster_bootstrap(dr, n_boot="exact")
     assert boot.kind == "score" and boot.ci_low < boot.estimate < boot.ci_high
     # all 2^6 sign vectors: the p-value is the share of |t*| >= |t|, computed here the long way
@@ -210,7 +214,9 @@ def test_checks_explain_what_they_cannot_do(frames):
 
     panel = kz.read_panel(frames["staggered"], regions=None)
     cs = kz.staggered_did(panel, "outcome", "first_treated")
-    dr = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr")
+    with_x = kz.read_panel(frames["staggered"].assign(x=np.random.default_rng(4).normal(size=len(frames["staggered"]))),
+                           regions=None)
+    dr = quiet(kz.staggered_did, with_x, "outcome", "first_treated", method="dr", covariates=["x"])
     with pytest.raises(SpecificationError, match=r"impose_null=True needs .*cluster scores"):
         kz.wild_cluster_bootstrap(dr, impose_null=True)
     bare = EstimationResult(table=cs.table, vcov=cs.vcov, method="a table typed by hand", effect=("ATT",))

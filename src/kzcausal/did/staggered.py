@@ -1,10 +1,14 @@
 """Callaway & Sant'Anna (2021) group-time ATTs, their aggregations and the multiplier bootstrap.
 
-Two engines produce the ATT(g,t) cells and their influence functions:
+One vectorized engine produces the ATT(g,t) cells and their unit-level influence functions from
+the balanced panel as unit x year arrays:
 
-* no covariates, ``method="reg"``: a vectorized path of its own, group-mean differences
-  and their influence functions for every (g,t) cell at once;
-* covariates, or ``method="ipw"``/``"dr"``: the ``differences`` package (GPL-3.0).
+* no covariates (any ``method``: they coincide): differences of group means of the unit-level
+  changes, from group sums, one pass over the units per cell;
+* covariates: R did's outcome regression, standardized IPW or doubly robust estimator (DRDID,
+  Sant'Anna & Zhao 2020) for every cell, cells that share a sample (same cohort, controls and
+  covariate year) fitted together: one logit (IRLS exactly as statsmodels' GLM, which differences
+  and R's ``glm`` follow) and one control-group regression per sample.
 
 Everything downstream (analytic errors, aggregations with the estimated-weights
 correction, multiplier bootstrap with uniform bands) is shared, and follows R's
@@ -23,15 +27,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, wraps
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
-from ..errors import KzCausalWarning, SpecificationError
+from ..errors import KzCausalWarning, SpecificationError, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EstimationResult, EventStudyResult, RegressionForm, coefficient_table
 from .design import ControlGroup, DIDDesign, few_cluster_notes
@@ -41,7 +46,7 @@ __all__ = ["staggered_did", "AttgtResult"]
 
 Method = Literal["reg", "ipw", "dr"]
 Aggregation = Literal["simple", "event", "group", "calendar"]
-_DIFFERENCES_METHOD = {"reg": "reg", "ipw": "std_ipw", "dr": "dr"}
+_METHOD_NAMES = {"reg": "outcome regression", "ipw": "standardized IPW", "dr": "doubly robust"}
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,8 @@ def staggered_did(
     anticipation
         Years before adoption in which units may already react.
     covariates
-        Pre-treatment covariates (their base-period values enter the first stage);
-        estimated through the ``differences`` package.
+        Covariates: each cell conditions on their values in the earlier of its two years (the
+        base year for post-treatment cells), as R did. They must be present in every row used.
     base_period
         ``"varying"`` (R did's default: pre-period cells compare consecutive years) or
         ``"universal"`` (every cell compares with year g - 1 - anticipation, which is
@@ -124,7 +129,7 @@ def staggered_did(
     Callaway, B. & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple
     time periods. Journal of Econometrics 225(2), 200-230.
     """
-    if method not in _DIFFERENCES_METHOD:
+    if method not in _METHOD_NAMES:
         raise SpecificationError(f"method={method!r}; use 'reg', 'ipw' or 'dr'.")
     if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
         raise SpecificationError(f"n_boot={n_boot!r}; use 0 (analytic) or a positive number of draws.")
@@ -152,6 +157,23 @@ def staggered_did(
     return _fit_attgt(rows, outcome, settings, spec, warn=True)
 
 
+def _one_blas_thread(function):
+    """Run ``function`` with BLAS on one thread.
+
+    Its products are tall and skinny (units x cells: Gram matrices of influence functions, one
+    regression per sample), where threads gain little on an idle machine (x1.5 measured at
+    1,000,000 x 37) and lose up to 10x on a busy one, threaded OpenBLAS spinning against other
+    processes (measured: the 100,000 x 10 fit took 0.7-1.2 s on one thread, 6-7 s on two, while a
+    second process kept both cores busy). The previous setting is restored on return.
+    """
+    @wraps(function)
+    def single_threaded(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+    return single_threaded
+
+
+@_one_blas_thread
 def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapping[str, object], *,
                warn: bool = False) -> AttgtResult:
     """ATT(g,t) on estimation rows ``region, year, <outcome>, cohort (inf: never)[, cluster][, covariates]``."""
@@ -168,16 +190,16 @@ def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapp
         if warn:
             warnings.warn(notes[-1], KzCausalWarning, stacklevel=3)
     covariates = list(settings.covariates)
-    if covariates or settings.method != "reg":
-        cells, influence, units = _cells_differences(frame, design, covariates, settings.method,
+    if covariates:
+        cells, influence, units = _cells_conditional(frame, design, covariates, settings.method,
                                                      settings.base_period, cohorts)
-        engine = f"differences ({_DIFFERENCES_METHOD[settings.method]})"
+        engine = f"kzcausal vectorized {_METHOD_NAMES[settings.method]}"
         delta = None
     else:
         cells, influence, units, delta = _cells_unconditional(frame, design, settings.base_period, cohorts)
         engine = "kzcausal vectorized group means"
-    unit_rows = np.unique(pd.factorize(frame["region"])[0], return_index=True)[1]
-    labels = (frame["cluster"] if "cluster" in frame else frame["region"]).to_numpy()[unit_rows]
+    n_years = len(design.years)  # the rows are balanced and sorted: each unit's first row is every n_years-th
+    labels = (frame["cluster"] if "cluster" in frame else frame["region"]).iloc[::n_years].to_numpy()
     clusters, cluster_labels = pd.factorize(labels)
     notes += few_cluster_notes(len(cluster_labels), int(np.isfinite(units).sum()))
     data = DIDDesign.estimation_rows(frame)
@@ -262,8 +284,16 @@ def _permuted_effects(labels: np.ndarray, *, delta: np.ndarray, cohort: np.ndarr
 # ---------------------------------------------------------------- engines
 def _balance(frame: pd.DataFrame, design: DIDDesign) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """Keep regions observed in every year; rows stay sorted by region, then year."""
+    years = np.asarray(design.years)
+    cohorts = design.region_cohorts.to_numpy(float)  # one per region, in the rows' (sorted) order
+    n, n_years = len(cohorts), len(years)
+    # Rows sorted by region then year, no region-year twice: if every block of n_years rows holds exactly the
+    # years in order, each block is one region and the panel is balanced. Checking this is one integer
+    # comparison instead of hashing every region name.
+    if n_years > 1 and len(frame) == n * n_years and (frame["year"].to_numpy().reshape(n, n_years) == years).all():
+        return frame, cohorts, []
     codes, regions = pd.factorize(frame["region"])
-    complete = np.bincount(codes) == len(design.years)
+    complete = np.bincount(codes) == n_years
     short = list(regions[~complete])
     if short:
         frame = frame[complete[codes]]
@@ -272,7 +302,11 @@ def _balance(frame: pd.DataFrame, design: DIDDesign) -> tuple[pd.DataFrame, np.n
 
 
 def _cell_plan(design: DIDDesign, base_period: str) -> list[tuple[int, int, int]]:
-    """(cohort, year, base year) for every cell, as R did's ``att_gt``."""
+    """(cohort, year, base year) for every cell, as R did's ``att_gt``.
+
+    Varying base: a year before adoption (``t < g``, anticipation years included) is compared with
+    the year before it; a later year with the last year before ``g - anticipation``.
+    """
     years = design.years
     plan = []
     for g in design.cohorts:
@@ -283,72 +317,229 @@ def _cell_plan(design: DIDDesign, base_period: str) -> list[tuple[int, int, int]
             plan += [(g, t, last_pre[-1]) for t in years if t != last_pre[-1]]
             continue
         for position, t in enumerate(years[1:], start=1):
-            base = years[position - 1] if t < g - design.anticipation else last_pre[-1]
+            base = years[position - 1] if t < g else last_pre[-1]
             plan.append((g, t, base))
     return plan
 
 
+class _Cells:
+    """The balanced panel as unit x year arrays and what every cell compares.
+
+    Units are coded by cohort group (``0 .. K-1``: the cohorts in order, ``K``: never treated);
+    a cell's treated units are one group and its controls a set of groups, so group sums give
+    every mean a cell needs and one gather per cell gives its unit-level influence function.
+    """
+
+    def __init__(self, frame: pd.DataFrame, design: DIDDesign, base_period: str, cohorts: np.ndarray):
+        self.years = np.asarray(design.years)
+        self.n = len(cohorts)
+        self.y = frame[design.outcome].to_numpy(float).reshape(self.n, len(self.years))  # balanced, sorted
+        self.levels = np.asarray(design.cohorts, float)
+        treated = ~np.isnan(cohorts)
+        self.code = np.full(self.n, len(self.levels), dtype=np.intp)
+        self.code[treated] = np.searchsorted(self.levels, cohorts[treated])
+        self.counts = np.bincount(self.code, minlength=len(self.levels) + 1)
+        plan = np.array(_cell_plan(design, base_period), dtype=float).reshape(-1, 3)
+        self.cohort, self.year, self.base = plan[:, 0], plan[:, 1], plan[:, 2]
+        column = {year: i for i, year in enumerate(self.years)}
+        self.t_col = np.array([column[v] for v in self.year], dtype=np.intp)
+        self.b_col = np.array([column[v] for v in self.base], dtype=np.intp)
+        self.group = np.searchsorted(self.levels, self.cohort)
+        # controls of each cell by group: never treated, plus (not yet treated) cohorts adopting after
+        # max(t, base) + anticipation
+        controls = np.zeros((len(plan), len(self.levels) + 1), bool)
+        controls[:, -1] = True
+        if design.control_group == "not_yet_treated":
+            threshold = np.maximum(self.year, self.base) + design.anticipation
+            controls[:, :-1] = (self.levels[None, :] > threshold[:, None]) & (
+                np.arange(len(self.levels))[None, :] != self.group[:, None])
+        self.controls = controls
+        self.n_treated = self.counts[self.group]
+        self.n_control = controls.astype(np.int64) @ self.counts
+
+    def table(self, att: np.ndarray, keep: np.ndarray) -> pd.DataFrame:
+        cells = pd.DataFrame({"cohort": self.cohort.astype(int), "year": self.year.astype(int),
+                              "base_year": self.base.astype(int), "att": att, "n_treated": self.n_treated,
+                              "n_control": self.n_control})
+        return cells[keep].reset_index(drop=True)
+
+
 def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: str, cohorts: np.ndarray
                          ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    years = np.asarray(design.years)
-    y = frame[design.outcome].to_numpy(float).reshape(len(cohorts), len(years))  # balanced, sorted
-    group = np.where(np.isnan(cohorts), np.inf, cohorts)
-    plan = np.array(_cell_plan(design, base_period), dtype=float).reshape(-1, 3)
-    g, t, base = plan[:, 0], plan[:, 1], plan[:, 2]
-    column = {year: i for i, year in enumerate(years)}
-    delta = y[:, [column[v] for v in t]] - y[:, [column[v] for v in base]]  # n x cells
-    treated = group[:, None] == g[None, :]
-    if design.control_group == "never_treated":
-        control = np.broadcast_to(np.isinf(group)[:, None], treated.shape)
-    else:
-        threshold = np.maximum(t, base) + design.anticipation
-        control = np.isinf(group)[:, None] | ((group[:, None] > threshold[None, :]) & (group[:, None] != g[None, :]))
-    n_treated, n_control = treated.sum(axis=0), control.sum(axis=0)
-    keep = n_control > 0
-    changes = delta[:, keep].copy()  # the unit-level changes behind each cell, before centring
-    n = len(group)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # one weight per unit and cell: +1/n_treated for the cohort, -1/n_control for its controls, 0 otherwise
-        weight = np.where(treated, 1.0 / n_treated, 0.0)
-        weight -= np.where(control, 1.0 / n_control, 0.0)
-        att = (weight * delta).sum(axis=0)  # = mean over treated - mean over controls
-        mean_treated = np.where(treated, delta, 0.0).sum(axis=0) / n_treated
-        mean_control = mean_treated - att
-        # influence = n * weight * (delta - own group's mean)
-        delta -= np.where(treated, mean_treated, mean_control)
-        influence = delta
-        influence *= weight
-        influence *= n
-    cells = pd.DataFrame({"cohort": g.astype(int), "year": t.astype(int), "base_year": base.astype(int),
-                          "att": att, "n_treated": n_treated, "n_control": n_control})
-    return cells[keep].reset_index(drop=True), influence[:, keep], cohorts, changes
+    """Every cell as a difference of group means of the unit-level changes, and its influence function
+    ``n * w_i * (change_i - own group's mean)`` with ``w`` = 1/n_treated, -1/n_control or 0."""
+    plan = _Cells(frame, design, base_period, cohorts)
+    keep = (plan.n_control > 0) & (plan.n_treated > 0)
+    used = np.flatnonzero(keep)
+    n, groups = plan.n, len(plan.counts)
+    influence = np.empty((n, len(used)), order="F")  # column by column
+    changes = np.empty((n, len(used)), order="F")  # the unit-level changes behind each cell, before centring
+    att = np.full(len(keep), np.nan)
+    for j, c in enumerate(used):
+        change = changes[:, j]
+        np.subtract(plan.y[:, plan.t_col[c]], plan.y[:, plan.b_col[c]], out=change)
+        sums = np.bincount(plan.code, weights=change, minlength=groups)
+        control = plan.controls[c]
+        mean_treated = sums[plan.group[c]] / plan.n_treated[c]
+        mean_control = sums[control].sum() / plan.n_control[c]
+        att[c] = mean_treated - mean_control
+        scale, centre = np.zeros(groups), np.zeros(groups)
+        scale[control], centre[control] = -n / plan.n_control[c], mean_control
+        scale[plan.group[c]], centre[plan.group[c]] = n / plan.n_treated[c], mean_treated
+        np.multiply(scale[plan.code], change - centre[plan.code], out=influence[:, j])
+    return plan.table(att, keep), influence, cohorts, changes
 
 
-def _cells_differences(frame: pd.DataFrame, design: DIDDesign, covariates: list[str], method: Method,
+def _cells_conditional(frame: pd.DataFrame, design: DIDDesign, covariates: list[str], method: Method,
                        base_period: str, cohorts: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    from differences import ATTgt
+    """Every cell with covariates: outcome regression, standardized IPW or doubly robust (R did's
+    ``est_method`` = ``"reg"``, ``"ipw"``, ``"dr"``; Sant'Anna & Zhao 2020), vectorized.
 
-    data = frame.rename(columns={"first_treated": "cohort"}).set_index(["region", "year"]).sort_index()
-    formula = design.outcome + (" ~ " + " + ".join(covariates) if covariates else "")
-    model = ATTgt(data=data, cohort_column="cohort", base_period=base_period, anticipation=design.anticipation)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(formula=formula, est_method=_DIFFERENCES_METHOD[method], control_group=design.control_group,
-                  n_jobs=1, progress_bar=False)
-    elements = model._result_dict["full_sample"]["ATTgt_ntl"]
-    failed = [(e.cohort, e.time, str(e.exception)) for e in elements if e.exception is not None]
+    A cell compares the change ``y_t - y_base`` of its cohort and its controls given the covariates
+    in the earlier of the two years (R did and differences). Cells with the same units and the same
+    covariate values (every cell of a cohort, when the covariates do not change over time and the
+    controls are the never treated) share one propensity score and one control-group regression
+    design, so they are fitted together: one logit and one pseudo-inverse per distinct sample.
+    """
+    plan = _Cells(frame, design, base_period, cohorts)
+    n, n_years = plan.n, len(plan.years)
+    values = frame[covariates].to_numpy(float)
+    if np.isnan(values).any():
+        rows = frame.loc[np.isnan(values).any(axis=1), ["region", "year", *covariates]]
+        raise SpecificationError(f"covariates {covariates} are missing in {len(rows)} row(s):\n{show_rows(rows)}\n"
+                                 "Fix: fill them in, drop those regions from the panel, or leave out the covariate.")
+    x = values.reshape(n, n_years, len(covariates))
+    time_varying = not (x == x[:, :1, :]).all()
+    keep = (plan.n_control > 0) & (plan.n_treated > 0)
+    column = np.cumsum(keep) - 1  # a kept cell's column in the influence matrix
+    samples: dict[tuple, list[int]] = {}
+    for c in np.flatnonzero(keep):
+        period = min(plan.t_col[c], plan.b_col[c]) if time_varying else 0
+        samples.setdefault((plan.group[c], plan.controls[c].tobytes(), period), []).append(c)
+    estimator = _ESTIMATORS[method]
+    influence = np.zeros((n, int(keep.sum())), order="F")
+    att = np.full(len(plan.cohort), np.nan)
+    failed = []
+    for (group, _, period), cells in samples.items():
+        treated = plan.code == group
+        members = np.flatnonzero(treated | plan.controls[cells[0]][plan.code])
+        d = treated[members].astype(float)
+        z = np.column_stack([np.ones(len(members)), x[members, period, :]])
+        change = plan.y[members][:, plan.t_col[cells]] - plan.y[members][:, plan.b_col[cells]]
+        try:
+            estimates, unit_influence = estimator(change, z, d)
+        except np.linalg.LinAlgError as exc:
+            failed += [(int(plan.cohort[c]), int(plan.year[c]), str(exc)) for c in cells]
+            continue
+        att[cells] = estimates
+        # the cell's influence on its own sample, rescaled to all n units (R did: n / n_cell)
+        influence[np.ix_(members, column[cells])] = unit_influence * (n / len(members))
     if failed:
-        raise SpecificationError(f"differences could not estimate {len(failed)} cell(s), e.g. {failed[:3]}; "
-                                 "too few regions for these covariates. Fix: fewer covariates or method='reg'.")
-    # differences' influence functions follow the same convention as ours: se = sqrt(sum(if^2)) / n
-    influence = np.column_stack([e.influence_func.toarray().ravel() for e in elements])
-    cells = pd.DataFrame({"cohort": [int(e.cohort) for e in elements], "year": [int(e.time) for e in elements],
-                          "base_year": [int(e.base_period) for e in elements],
-                          "att": [float(e.ATT) for e in elements],
-                          "n_treated": np.nan, "n_control": np.nan})
-    if influence.shape[0] != len(cohorts):  # pragma: no cover - guards differences' layout
-        raise RuntimeError("differences returned an unexpected number of units")
-    return cells, influence, cohorts
+        raise SpecificationError(f"could not estimate {len(failed)} cell(s), e.g. {failed[:3]}: the covariates are "
+                                 "collinear within a cell's regions, or too few regions for them. Fix: fewer "
+                                 "covariates, or none.")
+    return plan.table(att, keep), influence, cohorts
+
+
+def _logit(d: np.ndarray, z: np.ndarray, *, tol: float = 1e-8, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Logit propensity score and the covariance of its coefficients, by IRLS step for step as statsmodels'
+    ``GLM(Binomial)`` (the first stage of R did, DRDID and differences): the same start, the same
+    deviance stopping rule, and the covariance from the weights of the last iteration, so that the
+    influence functions agree to rounding error, not just to the IRLS tolerance."""
+    _require_full_rank(z)
+    eps = np.finfo(float).eps
+    mu = (d + 0.5) / 2
+    eta = np.log(mu / (1 - mu))
+    deviance = _binomial_deviance(d, mu)
+    for _ in range(max_iter):
+        p = np.clip(mu, eps, 1 - eps)
+        derivative = 1 / (p * (1 - p))
+        weight = 1 / (derivative**2 * (p * (1 - p)))
+        root = np.sqrt(weight)
+        beta = np.linalg.lstsq(z * root[:, None], (eta + derivative * (d - mu)) * root, rcond=-1)[0]
+        eta = z @ beta
+        mu = 1 / (1 + np.exp(-eta))
+        previous, deviance = deviance, _binomial_deviance(d, mu)
+        if abs(deviance - previous) <= tol:
+            break
+    covariance = np.linalg.inv((z * weight[:, None]).T @ z)
+    return np.where(mu > 1 - 1e-16, 1.0, mu), covariance
+
+
+def _require_full_rank(z: np.ndarray) -> None:
+    """Collinear covariates (or fewer units than coefficients) leave the first stage unidentified."""
+    rank = np.linalg.matrix_rank(z)
+    if rank < z.shape[1]:
+        raise np.linalg.LinAlgError(f"{z.shape[1] - 1} covariate(s) and an intercept have rank {rank} in {len(z)} rows")
+
+
+def _binomial_deviance(d: np.ndarray, mu: np.ndarray) -> float:
+    eps = np.finfo(float).eps
+    treated = np.clip(d / (mu + 1e-20), eps, np.inf)
+    untreated = np.clip((1 - d) / (1 - mu + 1e-20), eps, np.inf)
+    return float(2 * np.sum(d * np.log(treated) + (1 - d) * np.log(untreated)))
+
+
+def _control_regression(change: np.ndarray, z: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted changes from OLS of the change on the covariates among the controls (m x cells), and
+    ``z_i' (Z_c'Z_c / m)^-1``, the part of each unit's OLS influence shared by every cell (m x k)."""
+    control = d == 0
+    z_control = z[control]
+    _require_full_rank(z_control)
+    fitted = z @ (np.linalg.pinv(z_control) @ change[control])
+    bread = np.linalg.inv(z_control.T @ z_control / len(d))
+    return fitted, z @ bread
+
+
+def _outcome_regression(change: np.ndarray, z: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R DRDID's ``reg_did_panel`` for every column of ``change`` (m x cells): ATTs and influence (m x cells)."""
+    m = len(d)
+    fitted, lever = _control_regression(change, z, d)
+    share = d.mean()
+    eta_treated = d @ change / m / share
+    eta_control = d @ fitted / m / share
+    ols = (1 - d)[:, None] * (change - fitted) * (lever @ (d @ z / m))[:, None]  # estimation effect of beta
+    treat = d[:, None] * (change - eta_treated) / share
+    control = (d[:, None] * (fitted - eta_control) + ols) / share
+    return eta_treated - eta_control, treat - control
+
+
+def _inverse_probability(change: np.ndarray, z: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R DRDID's ``std_ipw_did_panel`` (normalized weights) for every column of ``change``."""
+    m = len(d)
+    score, covariance = _logit(d, z)
+    w_treated, w_control = d, score * (1 - d) / (1 - score)
+    mean_treated, mean_control = w_treated.mean(), w_control.mean()
+    eta_treated = w_treated @ change / m / mean_treated
+    eta_control = w_control @ change / m / mean_control
+    pscore = ((d - score)[:, None] * z) @ (covariance * m)  # asymptotic linear representation of the logit
+    centred = change - eta_control
+    treat = w_treated[:, None] * (change - eta_treated) / mean_treated
+    control = (w_control[:, None] * centred + pscore @ (z.T @ (w_control[:, None] * centred) / m)) / mean_control
+    return eta_treated - eta_control, treat - control
+
+
+def _doubly_robust(change: np.ndarray, z: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R DRDID's ``drdid_panel`` (Sant'Anna & Zhao 2020, traditional) for every column of ``change``."""
+    m = len(d)
+    score, covariance = _logit(d, z)
+    fitted, lever = _control_regression(change, z, d)
+    residual = change - fitted
+    w_treated, w_control = d, score * (1 - d) / (1 - score)
+    mean_treated, mean_control = w_treated.mean(), w_control.mean()
+    eta_treated = w_treated @ residual / m / mean_treated
+    eta_control = w_control @ residual / m / mean_control
+    ols = (1 - d)[:, None] * residual  # times z_i' bread: each unit's influence on the OLS coefficients
+    pscore = ((d - score)[:, None] * z) @ (covariance * m).T
+    centred = residual - eta_control
+    treat = (w_treated[:, None] * (residual - eta_treated)
+             - ols * (lever @ (w_treated @ z / m))[:, None]) / mean_treated
+    control = (w_control[:, None] * centred + pscore @ (z.T @ (w_control[:, None] * centred) / m)
+               - ols * (lever @ (w_control @ z / m))[:, None]) / mean_control
+    return eta_treated - eta_control, treat - control
+
+
+_ESTIMATORS = {"reg": _outcome_regression, "ipw": _inverse_probability, "dr": _doubly_robust}
 
 
 # ---------------------------------------------------------------- results
@@ -373,16 +564,20 @@ class AttgtResult(EstimationResult):
     def _finish(self) -> AttgtResult:
         """Fill the table, the covariance, ``att_gt``, the effect's scores and the permutation shortcut."""
         att = self.cells["att"].to_numpy()
-        cell_table = self._inference(att, self.influence)
-        cell_table.index = pd.Index([f"ATT({g},{t})" for g, t in zip(self.cells["cohort"], self.cells["year"])],
-                                    name="term")
         terms, weights, wif = self._weights("simple", None, None)
         simple_inf = self.influence @ weights.T + wif
-        simple = self._inference(weights @ att, simple_inf)
+        # the covariance of the cells and the simple ATT, by blocks (no n x (cells + 1) copy)
+        cells_summed, simple_summed = self._cluster_influence(self.influence), self._cluster_influence(simple_inf)
+        cross = cells_summed.T @ simple_summed
+        vcov = np.block([[cells_summed.T @ cells_summed, cross], [cross.T, simple_summed.T @ simple_summed]])
+        vcov /= self.n_units**2
+        variance = np.diag(vcov)
+        cell_table = self._inference(att, self.influence, variance=variance[:-1])
+        cell_table.index = pd.Index([f"ATT({g},{t})" for g, t in zip(self.cells["cohort"], self.cells["year"])],
+                                    name="term")
+        simple = self._inference(weights @ att, simple_inf, variance=variance[-1:])
         simple.index = pd.Index(terms, name="term")
         table = pd.concat([cell_table, simple])
-        full_inf = np.column_stack([self.influence, simple_inf])
-        vcov = self._vcov(full_inf)
         att_gt = pd.concat([self.cells[["cohort", "year", "base_year"]].assign(
             event_time=self.cells["year"] - self.cells["cohort"]), cell_table.reset_index(drop=True)], axis=1)
         updates = dict(table=table, vcov=pd.DataFrame(vcov, index=table.index, columns=table.index), att_gt=att_gt,
@@ -411,16 +606,19 @@ class AttgtResult(EstimationResult):
         index = pd.Index(self.cluster_labels, name="cluster")
         return pd.DataFrame(summed / self.n_units, index=index, columns=terms)
 
-    def _inference(self, estimates, influence: np.ndarray) -> pd.DataFrame:
+    def _inference(self, estimates, influence: np.ndarray, variance: np.ndarray | None = None) -> pd.DataFrame:
+        """Errors and intervals; ``variance`` (the covariance's diagonal), when known, saves a pass over the units."""
         estimates = np.atleast_1d(np.asarray(estimates, float))
-        influence = influence.reshape(self.n_units, -1)
-        summed = self._cluster_influence(influence)
         n = self.n_units
         if self.settings.n_boot:
+            summed = self._cluster_influence(influence.reshape(n, -1))
             se, critical = multiplier_bootstrap(summed, self.settings.n_boot, self.settings.alpha,
                                                 self.settings.boot_seed, progress=self.settings.progress, n_units=n)
+        elif variance is not None:
+            se, critical = np.sqrt(variance), None
         else:
-            se, critical = np.sqrt((summed**2).sum(axis=0)) / n, None
+            summed = self._cluster_influence(influence.reshape(n, -1))
+            se, critical = np.sqrt(np.einsum("ij,ij->j", summed, summed)) / n, None
         se = np.where(se > 1e-12 * np.maximum(1.0, np.abs(estimates)), se, np.nan)
         return coefficient_table(pd.Series(estimates), pd.Series(se), alpha=self.settings.alpha, critical=critical)
 
@@ -504,13 +702,24 @@ class AttgtResult(EstimationResult):
         raise SpecificationError(f"aggregate({kind!r}); use 'simple', 'event', 'group' or 'calendar'.")
 
     def _wif(self, shares: np.ndarray, cohorts: np.ndarray, estimates: np.ndarray) -> np.ndarray:
-        """Influence of estimating the cohort-share weights (R did's ``wif``), times the estimates."""
-        total = shares.sum()
-        indicator = (self.unit_cohorts[:, None] == cohorts[None, :]).astype(float)  # n x k
-        centered = indicator - shares[None, :]
-        wif = centered / total - centered.sum(axis=1, keepdims=True) * (shares / total**2)[None, :]
-        return wif @ estimates
+        """Influence of estimating the cohort-share weights (R did's ``wif``), times the estimates.
 
+        R did builds ``1[G_i = g_j] - share_j`` for every unit i and cell j (n x cells); every term of
+        ``wif @ estimates`` only needs, for unit i's cohort, the sum of the estimates of its cells and
+        their number, so this is two lookups per unit.
+        """
+        total = shares.sum()
+        levels, cell_level = np.unique(cohorts, return_inverse=True)
+        estimate_sum = np.bincount(cell_level, weights=estimates, minlength=len(levels))
+        cell_count = np.bincount(cell_level, minlength=len(levels)).astype(float)
+        position = np.minimum(np.searchsorted(levels, self.unit_cohorts), len(levels) - 1)
+        member = levels[position] == self.unit_cohorts  # False for the never treated (NaN) and other cohorts
+        own_sum = np.where(member, estimate_sum[position], 0.0)
+        own_count = np.where(member, cell_count[position], 0.0)
+        weighted = shares @ estimates
+        return (own_sum - weighted) / total - (own_count - total) * weighted / total**2
+
+    @_one_blas_thread
     def aggregate(self, kind: Aggregation = "simple", *, min_e: int | None = None,
                   max_e: int | None = None) -> EstimationResult:
         """Aggregate ATT(g,t) as R did's ``aggte``: ``simple``, ``event``, ``group`` or ``calendar``.

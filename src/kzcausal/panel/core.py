@@ -482,7 +482,7 @@ def _raise_duplicate_columns(labels: pd.Index, where: str) -> None:
 def _stripped_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes and whitespace-stripped unique labels (NaN has code -1); strips each label once."""
     codes, uniques = pd.factorize(values)
-    return codes, np.array([str(u).strip() for u in uniques], dtype=object)
+    return codes, np.array([str(u).strip() for u in np.asarray(uniques, dtype=object)], dtype=object)
 
 
 def _drop_repeated_headers_and_blank_rows(table: pd.DataFrame, region: str) -> tuple[pd.DataFrame, pd.DataFrame]:
