@@ -14,7 +14,6 @@ from scipy import stats
 
 import kzcausal as kz
 from kzcausal.bayes.gravity import _build_model, _design, _gravity_rows, _priors, bayesian_gravity, compare_gravity
-from kzcausal.bayes.sampling import compiled_for_nutpie
 from kzcausal.errors import ConvergenceWarning, KzCausalWarning, SpecificationError
 
 matplotlib.use("Agg")
@@ -149,7 +148,7 @@ def test_simulation_based_calibration_of_mu_pull_and_a_region_pull():
     if HAS_NUTPIE:
         import nutpie
 
-        compiled = compiled_for_nutpie(model)
+        compiled = nutpie.compile_pymc_model(model)
     else:
         with model:
             step = pm.NUTS(target_accept=0.9)
@@ -321,25 +320,3 @@ def test_centred_intercepts_are_the_same_model():
         assert np.allclose(standardized.var(axis=0), 1 - 1 / 5, atol=0.1), (form, standardized.var(axis=0))
         # and the intercept still is the level: u does not move with the population or push coefficients
         assert abs(np.corrcoef(u[:, 0], prior["log_population_origin_std"].values[0])[0, 1]) < 0.1, form
-
-
-def test_sampler_coordinates_leave_the_model_unchanged():
-    """The default sampler coordinates (centred region levels in an orthonormal zero-sum basis; push
-    and pull through the regions' mean) against the earlier ones (17 free levels with their mean
-    deviation projected out; mu sampled directly): the same joint prior of every model quantity
-    (two-sample Kolmogorov-Smirnov, p > 1e-6 on 4,000 draws a side). The likelihood is a function of
-    those quantities alone, so the posteriors are the same too."""
-    import pymc as pm
-
-    rows, _ = simulate_flows(n_regions=5, years=(2019, 2020), seed=11)
-    design = _design(_gravity_rows(rows, None, None), "year")
-    draws = {}
-    for parametrization in ("projected", "basis"):
-        with _build_model(design, "partial", "negative_binomial", _priors(None), "centred", parametrization):
-            draws[parametrization] = pm.sample_prior_predictive(draws=4000, random_seed=1)
-    for group, name in [("prior", "origin_effect"), ("prior", "destination_effect"), ("prior", "mu_pull_std"),
-                        ("prior", "pull_std"), ("prior", "push_std"), ("prior", "tau_push_std"),
-                        ("prior", "log_mu"), ("prior_predictive", "flow")]:
-        a, b = (draws[p][group][name].values.reshape(4000, -1) for p in ("projected", "basis"))
-        for column in (0, -1):
-            assert stats.ks_2samp(a[:, column], b[:, column]).pvalue > 1e-6, (name, column)
