@@ -81,7 +81,10 @@ def config(backend: Literal["serial", "dask"] = "serial", *, client: Any = None,
     workers
         Size of the local cluster when no client is given.
 
-    Returns an object that, used as ``with kz.config(...):``, restores the previous settings.
+    Returns
+    -------
+    _Restore
+        Used as ``with kz.config(...):``, it restores the previous settings on exit.
     """
     global _SETTINGS
     if backend not in ("serial", "dask"):
