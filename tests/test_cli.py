@@ -57,7 +57,8 @@ class _Captured:
         from types import SimpleNamespace
 
         self.calls.append((panel, design))
-        return SimpleNamespace(verdict=["stub"], timings={}, html_path=out / "report.html", tables_dir=out / "tables")
+        return SimpleNamespace(verdict=["stub"], timings={}, html_path=out / "report.html", tables_dir=out / "tables",
+                               did_checks=("stub",))
 
 
 def _report(tmp_path, monkeypatch, spec_text, data_name, data):
@@ -142,3 +143,41 @@ def test_read_options_are_type_checked_and_need_data(tmp_path, monkeypatch):
     spec.write_text(base + "region: state\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["report", "--spec", str(spec), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "no --data" in result.output
+
+
+def test_a_design_with_nothing_to_check_fails_before_the_report(tmp_path, monkeypatch):
+    """Issue 14: no treated region was a ValueError traceback, and a first_treated that varies within a
+    region was collapsed to its first value; both are now typed errors (exit 2) before any section runs."""
+    runner = CliRunner()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("outcome: y\nfirst_treated: g\nregion_names: any\n", encoding="utf-8")
+    data = tmp_path / "d.csv"
+    cases = {
+        "region,year,y,g\nA,2010,1,\nA,2011,2,\nB,2010,1,\nB,2011,3,\n": "no region is ever treated",
+        "region,year,y,g\nA,2010,1,2011\nA,2011,2,2012\nB,2010,1,\nB,2011,3,\n": "changes within region",
+        "region,year,y,g\nA,2010,1,2011\nA,2011,1,2011\nB,2010,1,\nB,2011,1,\n": "the same (1) in every row",
+    }
+    for text, message in cases.items():
+        data.write_text(text, encoding="utf-8")
+        result = runner.invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out", str(tmp_path / "r"),
+                                     "--quiet"])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, text
+        assert not (tmp_path / "r" / "report.html").exists()
+
+
+def test_a_report_in_which_no_did_check_ran_exits_non_zero(tmp_path, monkeypatch):
+    """A report whose every DID section could not run is written, but the exit code says there is no verdict."""
+    from types import SimpleNamespace
+
+    def nothing_ran(panel, design, out, **options):
+        return SimpleNamespace(verdict=[], timings={}, html_path=out / "report.html", tables_dir=out / "tables",
+                               did_checks=())
+
+    monkeypatch.setattr("kzcausal.report.build_report", nothing_ran)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("outcome: y\nfirst_treated: g\nregion_names: any\n", encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text("region,year,y,g\nA,2010,1,2011\nA,2011,2,2011\nB,2010,1,\nB,2011,3,\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out", str(tmp_path / "r"),
+                                      "--quiet"])
+    assert result.exit_code == 1 and "no DID estimate or check could run" in result.output

@@ -99,6 +99,10 @@ def report(
         for title, seconds in result.timings.items():
             typer.echo(f"  {title:<52s} {seconds:6.1f} s")
     typer.echo(f"\nwrote {result.html_path} and {result.tables_dir}/ in {time.perf_counter() - started:.0f} s")
+    if not result.did_checks:
+        typer.echo("error: no DID estimate or check could run on this design (each section of the report says "
+                   "why); the report is written, but there is no verdict to read.", err=True)
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":  # pragma: no cover

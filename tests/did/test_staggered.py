@@ -1,5 +1,6 @@
 """Callaway-Sant'Anna ATT(g,t) against differences, moderndid, diff-diff and csdid, called directly."""
 
+import re
 import warnings
 
 import numpy as np
@@ -190,3 +191,47 @@ def test_result_interface(staggered):
     assert es.vcov.shape == (len(es.event_times),) * 2
     assert es.to_xarray()["vcov"].dims == ("event_time", "event_time2")
     assert es.plot().get_xlabel().startswith("years since adoption")
+
+
+def test_arguments_are_checked_before_any_work(staggered):
+    """Issue 14: every argument of the wrong kind or size is a typed error that names it and the fix."""
+    panel, _ = staggered
+    cases = [(dict(alpha=True), "alpha=True"), (dict(alpha=1.5), "alpha=1.5"), (dict(random_seed=-1), "random_seed=-1"),
+             (dict(random_seed=2.5), "random_seed=2.5"), (dict(anticipation=True), "anticipation=True"),
+             (dict(anticipation=-1), "anticipation=-1"), (dict(covariates=[3]), "are not column names"),
+             (dict(covariates=["outcome"]), "include the outcome")]
+    for kwargs, message in cases:
+        with pytest.raises(SpecificationError, match=re.escape(message)):
+            kz.staggered_did(panel, "outcome", "first_treated", **kwargs)
+
+
+def test_a_bootstrap_that_cannot_fit_is_refused_up_front(staggered):
+    """n_boot x cells doubles above the memory cap, or n_boot x clusters x cells above a minute's work, is
+    refused before anything is computed, naming the largest n_boot that would run; that one passes the check."""
+    import time
+
+    from kzcausal.did.staggered import _check_bootstrap_size
+
+    panel, _ = staggered
+    start = time.perf_counter()
+    with pytest.raises(SpecificationError, match=r"n_boot=1,000,000,000 would need[\s\S]*the cap is n_boot=") as info:
+        kz.staggered_did(panel, "outcome", "first_treated", n_boot=10**9)
+    assert time.perf_counter() - start < 5
+    cap = int(re.search(r"the cap is n_boot=([\d,]+)", str(info.value)).group(1).replace(",", ""))
+    size = dict(n_clusters=len(panel.regions), n_cells=len(panel.years) ** 2)
+    _check_bootstrap_size(cap, **size)
+    with pytest.raises(SpecificationError):
+        _check_bootstrap_size(cap + 1, **size)
+
+
+def test_a_constant_outcome_in_the_cells_is_flagged(staggered):
+    """An outcome whose change is the same in every region gives every ATT(g,t) = 0 with zero standard errors:
+    the result carries the degenerate caveat and warns, instead of printing p-values that mean nothing."""
+    from kzcausal.errors import DegenerateEstimateWarning
+
+    panel, _ = staggered
+    frame = panel.to_frame()[["region", "year", "outcome", "first_treated"]]
+    frame["outcome"] = frame["year"] * 1.0
+    with pytest.warns(DegenerateEstimateWarning):
+        fit = kz.staggered_did(kz.read_panel(frame, regions=None), "outcome", "first_treated")
+    assert any(c.startswith("degenerate") for c in fit.caveats)

@@ -373,3 +373,17 @@ def test_a_column_of_free_text(tmp_path):
     # one stray word in a column of numbers is a cell to correct, not a text column
     with pytest.raises(PanelError, match=r"column 'arrivals': 1 cell\(s\) are not numbers"):
         kz.read_panel(counts(arrivals=(0, "abc")))
+
+
+def test_read_options_of_the_wrong_kind():
+    """Issue 14: allow_gaps must be a bool (not 'yes', not 1); value= names a wide table's variable, so on a
+    long table (it has a year column) it is an error, not silently ignored; column names must be strings."""
+    with pytest.raises(SpecificationError, match="allow_gaps='yes'; use True or False"):
+        kz.read_panel(counts(), allow_gaps="yes")
+    with pytest.raises(SpecificationError, match="allow_gaps=1; use True or False"):
+        kz.read_panel(counts(), allow_gaps=1)
+    with pytest.raises(SpecificationError, match=r"value='grp'[\s\S]*long[\s\S]*year column 'year'[\s\S]*Fix"):
+        kz.read_panel(counts(), value="grp")
+    with pytest.raises(SpecificationError, match="value=3; pass the name of the wide table's variable"):
+        kz.read_panel(counts().drop(columns="year"), value=3)
+    assert len(kz.read_panel(counts(), allow_gaps=np.bool_(True)).to_frame()) == 6

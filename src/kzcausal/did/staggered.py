@@ -135,10 +135,26 @@ def staggered_did(
         raise SpecificationError(f"n_boot={n_boot!r}; use 0 (analytic) or a positive number of draws.")
     if base_period not in ("varying", "universal"):
         raise SpecificationError(f"base_period={base_period!r}; use 'varying' or 'universal'.")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
+        raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
+    if random_seed is not None and (isinstance(random_seed, bool) or not isinstance(random_seed, (int, np.integer))
+                                    or random_seed < 0):
+        raise SpecificationError(f"random_seed={random_seed!r}; use None or a non-negative whole number.")
+    if isinstance(anticipation, bool) or not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
+        raise SpecificationError(f"anticipation={anticipation!r}; use a whole number of years >= 0.")
     if isinstance(covariates, str):
         covariates = [covariates]
     covariates = list(covariates or [])
+    not_names = [c for c in covariates if not isinstance(c, str)]
+    if not_names:
+        raise SpecificationError(f"covariates={covariates!r}: {not_names} are not column names; pass a list of the "
+                                 "panel's variable names, e.g. covariates=['log_population'].")
+    if len(set(covariates)) < len(covariates) or outcome in covariates:
+        raise SpecificationError(f"covariates={covariates!r} repeat a name or include the outcome {outcome!r}; "
+                                 "pass each covariate once, and not the outcome.")
     rows = DIDDesign.panel_rows(panel, outcome, first_treated)
+    if n_boot:
+        _check_bootstrap_size(n_boot, n_clusters=rows["region"].nunique(), n_cells=len(pd.unique(rows["year"]))**2)
     if covariates:
         panel.require(*covariates, role="covariate")
         rows = rows.join(panel._data[covariates])  # aligned on the panel's row index
@@ -155,6 +171,24 @@ def staggered_did(
         anticipation=anticipation, covariates=covariates, base_period=base_period, cluster=cluster, alpha=alpha,
         n_boot=n_boot, random_seed=random_seed)
     return _fit_attgt(rows, outcome, settings, spec, warn=True)
+
+
+#: the largest multiplier-bootstrap draw matrix (n_boot x cells, float64) kept in memory
+MAX_BOOTSTRAP_BYTES = 2 * 1024**3
+#: multiply-adds the multiplier bootstrap may take (n_boot x clusters x cells); about a minute on one core
+MAX_BOOTSTRAP_WORK = 6e10
+
+
+def _check_bootstrap_size(n_boot: int, *, n_clusters: int, n_cells: int) -> None:
+    """Refuse a bootstrap that cannot fit in memory or would take minutes, before any work (``n_cells``
+    bounds the cells plus aggregates from above: years squared)."""
+    size, work = 8.0 * n_boot * n_cells, float(n_boot) * n_clusters * n_cells
+    if size > MAX_BOOTSTRAP_BYTES or work > MAX_BOOTSTRAP_WORK:
+        cap = int(min(MAX_BOOTSTRAP_BYTES / (8.0 * n_cells), MAX_BOOTSTRAP_WORK / (n_clusters * n_cells)))
+        raise SpecificationError(f"n_boot={n_boot:,} would need up to {size / 1024**3:.1f} GiB and "
+                                 f"{work:.2g} multiply-adds ({n_clusters:,} clusters x up to {n_cells:,} cells); "
+                                 f"the cap is n_boot={cap:,}. Fix: use at most that many draws (999 to 9,999 are "
+                                 "plenty for 5% tests and bands).")
 
 
 def _one_blas_thread(function):
@@ -585,6 +619,7 @@ class AttgtResult(EstimationResult):
                        regression=self._regression(weights[0]))
         for name, value in updates.items():
             object.__setattr__(self, name, value)
+        self.__post_init__()  # the degenerate-effect check, now that the table exists
         return self
 
     # ------------------------------------------------------------- inference

@@ -392,6 +392,11 @@ def read_panel(
     if regions not in ("kazakhstan", None):
         raise SpecificationError(f"regions={regions!r}; use 'kazakhstan' or None (any unit names).")
     check_read_options(sheet=sheet, header_row=header_row, decimal=decimal)
+    if not isinstance(allow_gaps, (bool, np.bool_)):
+        raise SpecificationError(f"allow_gaps={allow_gaps!r}; use True or False.")
+    if value is not None and not isinstance(value, str):
+        raise SpecificationError(f"value={value!r}; pass the name of the wide table's variable as a string, "
+                                 "e.g. value='grp'.")
     if region == year:
         raise SpecificationError(f"region and year both name the column {region!r}; pass the name of the year "
                                  "column as year='<column>' (or of the region column as region='<column>').")
@@ -419,6 +424,11 @@ def read_panel(
                      f"{', '.join(map(str, removed.index[:5]))}")
 
     if year in table.columns:
+        if value is not None:
+            raise SpecificationError(
+                f"value={value!r} names the variable of a wide table (one column per year), but this table is long "
+                f"(it has a year column {year!r}). Fix: leave out value=, and name the variables to read as "
+                f"keyword arguments, e.g. {value}='<column>'.")
         frame = _long_form(table, region, year, columns, notes)
     else:
         frame = _wide_form(table, region, year, value, columns, notes)

@@ -276,6 +276,8 @@ class Report:
     html_path: Path | None
     tables_dir: Path | None
     results: dict = field(repr=False, default_factory=dict)
+    #: the DID sections (estimates and their checks) that ran; none means the design could not be checked
+    did_checks: tuple[str, ...] = ()
 
 
 def _figure(ax_or_fig) -> str:
@@ -364,8 +366,7 @@ def build_report(
     s, res = spec, run.results
     if not quiet:
         print(f"kzcausal report: {s.title}", flush=True)
-    panel.require(s.outcome, s.first_treated)
-    cohorts = panel.to_frame().groupby("region")[s.first_treated].first()
+    cohorts = _check_design(panel, s)
     treated = cohorts.dropna().index.tolist()
     single_cohort = cohorts.dropna().nunique() == 1
 
@@ -535,6 +536,7 @@ def build_report(
     run.section("Synthetic difference-in-differences (Arkhangelsky et al. 2021)", synthetic_did_section)
     run.section("Synthetic control with placebos in space (Abadie et al. 2010)", synthetic_control_section)
     run.section("Design power: what this layout can detect", design_power)
+    did_checks = [sec.title for sec in run.sections if sec.status == "ok"]
     if s.migration:
         _migration_sections(run, random_seed)
     run.section("Paper 000's factor models", factor_models,
@@ -555,7 +557,25 @@ def build_report(
         html_path = out / "report.html"
         html_path.write_text(_html(spec, panel, run.sections, verdict, timings), encoding="utf-8")
     return Report(sections=run.sections, verdict=verdict, timings=timings, html_path=html_path,
-                  tables_dir=tables_dir, results=res)
+                  tables_dir=tables_dir, results=res, did_checks=tuple(did_checks))
+
+
+def _check_design(panel: RegionPanel, spec: ReportSpec) -> pd.Series:
+    """Region -> first treated year (NaN: never), validated before any section runs: one first treated
+    year per region, a treated cohort with a pre-period, an outcome that is observed and varies."""
+    from ..did.design import DIDDesign
+
+    rows = DIDDesign.panel_rows(panel, spec.outcome, spec.first_treated)
+    cohorts = rows.groupby("region", sort=False)["cohort"].first().replace(np.inf, np.nan)
+    if cohorts.isna().all():
+        raise SpecificationError(f"{spec.source}: no region is ever treated in {spec.first_treated!r} (it is empty "
+                                 "or 0 everywhere), so there is no DID design to check. Fix: give the treated "
+                                 "regions' first treated years, or treated_regions: [...] with post_from: <year>.")
+    try:
+        DIDDesign.from_frame(rows, spec.outcome, control_group="not_yet_treated")
+    except SpecificationError as exc:
+        raise SpecificationError(f"{spec.source}: {exc}") from None
+    return cohorts
 
 
 # ------------------------------------------------------------------ migration flows
