@@ -98,13 +98,13 @@ def cluster_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.nda
 
 def two_way_demean(data: pd.DataFrame, values: np.ndarray) -> np.ndarray:
     """Region and year effects partialled out of ``values`` (N or N x m, rows aligned with ``data``'s
-    ``region`` and ``year``): linearmodels' two-way demeaning, iterated when the panel is unbalanced."""
-    from linearmodels.panel.data import PanelData
+    ``region`` and ``year``): in closed form on a balanced panel, by pyfixest's alternating projections
+    (tolerance 1e-13) otherwise (:class:`kzcausal.linalg.Absorber`; the tests compare both with
+    linearmodels' two-way demeaning)."""
+    from ..linalg import Absorber
 
-    values = np.asarray(values, float)
-    index = pd.MultiIndex.from_arrays([data["region"].to_numpy(), data["year"].to_numpy()], names=["region", "year"])
-    flat = pd.DataFrame(values.reshape(len(index), -1), index=index)
-    return PanelData(flat).demean("both").values2d.reshape(values.shape)
+    factors = (pd.factorize(data["region"])[0], pd.factorize(data["year"])[0])
+    return Absorber(factors)(np.asarray(values, float))
 
 
 def within_ols(data: pd.DataFrame, outcome: str, regressors: pd.DataFrame, clusters: pd.Series

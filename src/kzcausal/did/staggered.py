@@ -27,14 +27,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial, wraps
+from functools import cache, partial, wraps
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy import stats
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..errors import KzCausalWarning, SpecificationError, show_rows
 from ..panel import RegionPanel
@@ -202,9 +202,15 @@ def _one_blas_thread(function):
     """
     @wraps(function)
     def single_threaded(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             return function(*args, **kwargs)
     return single_threaded
+
+
+@cache
+def _blas_controller():
+    """The process's thread pools, found once (finding them reads /proc each time: ~5 ms a fit)."""
+    return ThreadpoolController()
 
 
 @_one_blas_thread
