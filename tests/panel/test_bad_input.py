@@ -387,3 +387,32 @@ def test_read_options_of_the_wrong_kind():
     with pytest.raises(SpecificationError, match="value=3; pass the name of the wide table's variable"):
         kz.read_panel(counts().drop(columns="year"), value=3)
     assert len(kz.read_panel(counts(), allow_gaps=np.bool_(True)).to_frame()) == 6
+
+
+def test_a_dask_dataframe_is_read_like_its_pandas_twin():
+    """Issue 15: read_panel takes a Dask DataFrame (several partitions, each with its own 0-based index)."""
+    dd = pytest.importorskip("dask.dataframe")
+    frame = counts()
+    panel = kz.read_panel(dd.from_pandas(frame, npartitions=3))
+    pd.testing.assert_frame_equal(panel.to_frame(), kz.read_panel(frame).to_frame())
+    assert any("Dask DataFrame of 3 partition(s)" in note for note in panel.notes)
+
+
+def test_a_table_larger_than_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """Issue 15: a file or Dask DataFrame that cannot fit is a typed error naming the sizes and the fix,
+    raised before the rows are read (here: the memory the system reports is made small)."""
+    import kzcausal.panel.io as panel_io
+
+    path = tmp_path / "panel.csv"
+    counts().to_csv(path, index=False)
+    monkeypatch.setattr(panel_io, "available_memory", lambda: 100)
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: pytest.fail("read before the size check"))
+    with pytest.raises(DataFileError, match=r"panel.csv \(0.00 GiB\) needs about [\d.]+ GiB[\s\S]*Fix: keep only"):
+        kz.read_panel(path)
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(PanelError, match=r"the Dask DataFrame \(2 partition\(s\)[\s\S]*Fix: keep only"):
+        kz.read_panel(dd.from_pandas(counts(), npartitions=2))
+    monkeypatch.undo()
+    free = panel_io.available_memory()
+    assert free is None or free > 0
+    assert kz.read_panel(path).regions == ["Akmola", "Zhambyl"]   # with the real figure it is read

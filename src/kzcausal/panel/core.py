@@ -333,7 +333,9 @@ def read_panel(
     Parameters
     ----------
     source
-        A DataFrame, or the path of a CSV/TSV/TXT or XLSX file. Long form (one row per
+        A DataFrame (pandas, or Dask: its rows are brought into memory after checking that
+        they fit), or the path of a CSV/TSV/TXT or XLSX file (one that would not fit in memory
+        is refused before it is read). Long form (one row per
         region-year, a ``year`` column) or wide form (one row per region, one column per
         year, as BNS and the papers print them). Decimal commas (``11,85``), thousands
         separated by spaces, apostrophes, points or commas (``1 234,5``, ``1'234.5``,
@@ -405,11 +407,13 @@ def read_panel(
     units = dict(units or {})
     if isinstance(source, pd.DataFrame):
         table, where = source, "the DataFrame"
+    elif _is_dask_frame(source):
+        table, where = _from_dask(source, notes), "the DataFrame"
     elif isinstance(source, (str, Path)):
         table, where = load_table(source, sheet=sheet, header_row=header_row, expect=[region]), str(source)
     else:
-        raise SpecificationError(
-            f"source is a {type(source).__name__}; pass a pandas DataFrame or the path of a CSV/XLSX file.")
+        raise SpecificationError(f"source is a {type(source).__name__}; pass a pandas (or Dask) DataFrame or the "
+                                 "path of a CSV/XLSX file.")
     if table.columns.duplicated().any():
         _raise_duplicate_columns(table.columns, where)
     if region not in table.columns:
@@ -687,6 +691,25 @@ def _plan_derivations(variables: list[str], derive: Iterable[str] | None) -> lis
                 raise SpecificationError(f"derive: {name!r} needs column(s) {missing_inputs}, which the table lacks. "
                                          f"Fix: map them, e.g. {missing_inputs[0]}='<column>'.")
     return plan
+
+
+def _is_dask_frame(source: object) -> bool:
+    return type(source).__module__.split(".")[0] == "dask" and hasattr(source, "compute") and hasattr(
+        source, "npartitions")
+
+
+def _from_dask(frame, notes: list[str]) -> pd.DataFrame:
+    """A Dask DataFrame's rows in memory, after checking that they fit (its partitions are sized first, one
+    at a time): the estimators work on the panel's rows in memory."""
+    from .io import READ_MEMORY_FACTOR, check_fits_in_memory
+
+    nbytes = float(frame.memory_usage(deep=True).sum().compute())
+    check_fits_in_memory(READ_MEMORY_FACTOR / 2 * nbytes, f"the Dask DataFrame ({frame.npartitions} partition(s), "
+                         f"{nbytes / 1024**3:.2f} GiB in memory)")
+    table = frame.compute()
+    notes.append(f"read from a Dask DataFrame of {frame.npartitions} partition(s) ({nbytes / 1024**2:,.0f} MiB), "
+                 "brought into memory")
+    return table.reset_index(drop=True) if table.index.has_duplicates else table
 
 
 def _check_counts(frame: pd.DataFrame, missing: Missing,
