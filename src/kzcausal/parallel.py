@@ -31,6 +31,9 @@ import numpy as np
 
 from .errors import ParallelError, SpecificationError
 
+#: A local cluster runs one process per worker: more than this many per core only thrashes.
+MAX_WORKERS_PER_CORE = 4
+
 __all__ = ["config", "map_tasks", "current"]
 
 BLOCKS_PER_WORKER = 4
@@ -93,6 +96,14 @@ def config(backend: Literal["serial", "dask"] = "serial", *, client: Any = None,
         raise SpecificationError("client= and workers= need backend='dask'.")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise SpecificationError(f"workers={workers!r}; use a positive whole number.")
+    if workers is not None and workers > MAX_WORKERS_PER_CORE * (os.cpu_count() or 1):
+        raise SpecificationError(f"workers={workers:,}: a local cluster of one process per worker on this machine's "
+                                 f"{os.cpu_count()} core(s) would not fit; the cap is {MAX_WORKERS_PER_CORE} per core "
+                                 f"({MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)}). Fix: use workers<="
+                                 f"{MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)}, or a client= of a real cluster.")
+    if client is not None and not isinstance(client, str) and not hasattr(client, "submit"):
+        raise SpecificationError(f"client={client!r}; give a distributed.Client or a scheduler address "
+                                 "('tcp://host:8786').")
     if backend == "dask":
         _import_distributed()
         if isinstance(client, str):
@@ -209,8 +220,8 @@ def _connect(address: str):
     try:
         return Client(address, timeout="5s")
     except (OSError, TimeoutError) as exc:
-        raise ParallelError(f"no Dask scheduler answers at {address!r} ({exc}). Fix: start the scheduler or check "
-                            "the address; kz.config('serial') runs everything here.") from None
+        raise ParallelError(f"client={address!r}: no Dask scheduler answers there ({exc}). Fix: start the "
+                            "scheduler or check the address; kz.config('serial') runs everything here.") from None
 
 
 def _check_running(client) -> None:

@@ -97,12 +97,29 @@ class RegressionForm:
     project: Callable[[np.ndarray], np.ndarray]
 
 
-def _interval_plot(table: pd.DataFrame, ax=None):
-    """Estimates (points) and intervals (lines), one row per term, zero marked; returns the Axes."""
+def check_result(result: object, check: str) -> None:
+    """Checks take an estimator's result: refuse anything else (a DataFrame, None, a check's result) by name."""
+    if not isinstance(result, EstimationResult):
+        raise SpecificationError(f"{check}: result is a {type(result).__name__}, not an estimator's result. Fix: pass "
+                                 f"what an estimator returns, e.g. {check}(kz.twfe(panel, 'outcome', 'treated')).")
+
+
+def axes_for(ax, figsize: tuple[float, float]):
+    """The Axes to draw on: ``ax`` if it is a matplotlib Axes, a new figure's if it is None."""
     import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.5 + 0.4 * len(table)))
+        return plt.subplots(figsize=figsize)[1]
+    if not isinstance(ax, Axes):
+        raise SpecificationError(f"ax is a {type(ax).__name__}, not a matplotlib Axes. Fix: pass ax=None (a new "
+                                 "figure) or an Axes, e.g. fig, ax = plt.subplots(); result.plot(ax=ax).")
+    return ax
+
+
+def _interval_plot(table: pd.DataFrame, ax=None):
+    """Estimates (points) and intervals (lines), one row per term, zero marked; returns the Axes."""
+    ax = axes_for(ax, (6, 0.5 + 0.4 * len(table)))
     y = np.arange(len(table))[::-1]
     ax.axvline(0, color="0.5", lw=0.8)
     ax.hlines(y, table["ci_low"], table["ci_high"], color="C0")
@@ -203,8 +220,8 @@ class EstimationResult(_Table):
         has_test = np.isfinite(rows["p_value"].to_numpy(float)) & np.isnan(error)
         degenerate = np.isfinite(estimate) & ~(error > 1e-12 * scale) & ~has_test
         if degenerate.any():
-            note = (f"degenerate: the standard error of {list(rows.index[degenerate])} is zero or undefined (an outcome "
-                    "that is constant or fitted exactly by the regressors, or too few clusters), so its p-value and "
+            note = (f"degenerate: the standard error of {list(rows.index[degenerate])} is zero or undefined "
+                    "(an outcome that is constant or fitted exactly by the regressors, or too few clusters), so its p-value and "
                     "interval mean nothing")
             warnings.warn(f"{self.method}: {note}.", DegenerateEstimateWarning, stacklevel=3)
             object.__setattr__(self, "caveats", (*self.caveats, note))
@@ -234,8 +251,11 @@ class EstimationResult(_Table):
     def rows(self) -> pd.DataFrame:
         """The estimation rows; raises a clear error for results that do not carry them."""
         if self.data is None:
-            raise SpecificationError(f"{type(self).__name__} ({self.method}) does not carry its estimation rows, "
-                                     "so it cannot be re-estimated or permuted.")
+            raise SpecificationError(f"{type(self).__name__} ({self.method}) does not carry its estimation rows "
+                                     "(region-year data), so it cannot be re-estimated or permuted by this check. Fix: "
+                                     "use a region-year DID estimator's result (did_2x2, twfe, event_study, ...)"
+                                     + (", or randomization_inference, which permutes its roles"
+                                        if self.permuted is not None else "") + ".")
         return self.data
 
     def refit(self, data: pd.DataFrame | None = None, *, cohorts: Mapping[str, float] | pd.Series | None = None,
@@ -254,6 +274,9 @@ class EstimationResult(_Table):
         if self.refitter is None:
             raise SpecificationError(f"{type(self).__name__} ({self.method}) cannot be re-estimated; "
                                      "checks that re-fit need a frequentist DID estimator's result.")
+        if data is not None and not isinstance(data, pd.DataFrame):
+            raise SpecificationError(f"refit: data is a {type(data).__name__}, not a DataFrame. Fix: pass rows in the "
+                                     "layout of result.data (or None for this result's own rows).")
         rows = self.rows() if data is None else data
         outcome = outcome or self.outcome
         missing = [c for c in ("region", "year", "cohort", outcome) if c not in rows.columns]
@@ -261,12 +284,18 @@ class EstimationResult(_Table):
             raise SpecificationError(f"refit: the rows lack column(s) {missing}; they need the layout of "
                                      f"result.data ({list(self.rows().columns)}).")
         if cohorts is not None:
+            values = cohorts.to_numpy() if isinstance(cohorts, pd.Series) else list(dict(cohorts).values())
+            wrong = [v for v in values if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(
+                v, (int, float, np.integer, np.floating)))]
+            if wrong:
+                raise SpecificationError(f"refit(cohorts=...): {wrong[:5]} are not years. Fix: map each region to a "
+                                         "first treated year as a number (NaN or inf: never treated).")
             given = pd.Series(cohorts, dtype=float)
             regions = pd.unique(rows["region"])
             unknown = given.index.difference(regions).tolist()
             if unknown:
-                raise SpecificationError(f"refit(cohorts=...): region(s) {unknown[:5]} are not in the rows; their "
-                                         f"regions: {list(regions)}.")
+                raise SpecificationError(f"refit(cohorts=...): region(s) {unknown[:5]} are not in the rows. Fix: use "
+                                         f"names from their regions: {list(regions)}.")
             # regions not named are never treated
             mapped = given.reindex(regions).fillna(np.inf)
             rows = rows.assign(cohort=rows["region"].map(mapped).to_numpy(float))
@@ -359,10 +388,7 @@ class EventStudyResult(EstimationResult):
 
     def plot(self, ax=None):
         """Event-study plot: zero line, reference period marked, band shaded, overall effect in the legend."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
+        ax = axes_for(ax, (7, 3.5))
         e = np.array(self.event_times)
         table = self.table
         ax.axhline(0, color="0.5", lw=0.8)

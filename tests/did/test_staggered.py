@@ -198,7 +198,7 @@ def test_arguments_are_checked_before_any_work(staggered):
     panel, _ = staggered
     cases = [(dict(alpha=True), "alpha=True"), (dict(alpha=1.5), "alpha=1.5"), (dict(random_seed=-1), "random_seed=-1"),
              (dict(random_seed=2.5), "random_seed=2.5"), (dict(anticipation=True), "anticipation=True"),
-             (dict(anticipation=-1), "anticipation=-1"), (dict(covariates=[3]), "are not column names"),
+             (dict(anticipation=-1), "anticipation=-1"), (dict(covariates=[3]), "are not names"),
              (dict(covariates=["outcome"]), "include the outcome")]
     for kwargs, message in cases:
         with pytest.raises(SpecificationError, match=re.escape(message)):

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..did.design import check_absorbing
+from ..did.design import check_absorbing, check_outcome_varies
 from ..errors import SpecificationError
 from ..panel import RegionPanel
-from ..results import CheckResult
+from ..results import CheckResult, axes_for
 
 __all__ = ["bacon_decomposition", "BaconResult"]
 
@@ -41,10 +41,7 @@ class BaconResult(CheckResult):
 
     def plot(self, ax=None):
         """The classic scatter: each 2x2 estimate against its weight, by kind of comparison."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+        ax = axes_for(ax, (6, 4))
         for (kind, part), marker in zip(self.table.groupby("kind"), "os^"):
             ax.scatter(part["weight"], part["estimate"], marker=marker, label=kind)
         ax.axhline(self.twfe, color="C3", lw=1, ls="--", label=f"TWFE = {self.twfe:.3f}")
@@ -66,21 +63,31 @@ def bacon_decomposition(panel: RegionPanel, outcome: str, treatment: str) -> Bac
     Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment
     timing. Journal of Econometrics 225(2), 254-277, equations (6)-(10).
     """
+    if not isinstance(panel, RegionPanel):
+        raise SpecificationError(f"panel is a {type(panel).__name__}, not a RegionPanel. Fix: pass a region panel "
+                                 "(what kz.load_kazakhstan or kz.simulate_panel return, or one built from a table).")
     panel.require(outcome, treatment)
     frame = panel.to_frame()
     if frame[[outcome, treatment]].isna().any().any():
         raise SpecificationError(f"{outcome!r} or {treatment!r} has missing values; the decomposition needs a "
                                  "balanced panel. Fix: drop those regions explicitly.")
     check_absorbing(frame, treatment)
+    check_outcome_varies(frame[outcome].to_numpy(float), outcome)
+    if not (frame[treatment] == 1).any():
+        raise SpecificationError(f"treatment {treatment!r} is never 1: there is no adoption to decompose. Fix: "
+                                 "check the column (0 before adoption, 1 from adoption on).")
     years = np.sort(frame["year"].unique())
     wide = frame.pivot(index="region", columns="year", values=outcome)
     if wide.isna().any().any():
-        raise SpecificationError("the decomposition needs a balanced panel (every region in every year).")
+        gaps = wide.index[wide.isna().any(axis=1)].tolist()
+        raise SpecificationError(f"the decomposition needs a balanced panel (every region in every year); "
+                                 f"{len(gaps)} region(s) miss years: {gaps[:10]}. Fix: drop them explicitly.")
     start = frame.loc[frame[treatment] == 1].groupby("region")["year"].min().reindex(wide.index)
     always = start.index[start == years[0]].tolist()
     if always:
-        raise SpecificationError(f"regions treated from the first year {years[0]}: {always}. Fix: drop them "
-                                 "(they serve only as controls with already-treated outcomes).")
+        raise SpecificationError(f"{len(always)} region(s) treated from the first year {years[0]} (treatment "
+                                 f"{treatment!r} is 1 throughout): {always[:10]}. Fix: drop them (they serve only as "
+                                 "controls with already-treated outcomes).")
     y = wide.to_numpy(float)
     n_regions, n_years = y.shape
     timing = start.to_numpy(float)  # NaN: never treated

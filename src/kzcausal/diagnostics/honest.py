@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,8 +37,12 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from ..parallel import map_tasks
-from ..results import CheckResult, EventStudyResult
-from ..errors import SpecificationError
+from ..results import CheckResult, EventStudyResult, axes_for
+from ..errors import SpecificationError, check_count, check_flag, check_seed
+
+#: The largest theta grid per polyhedron (relative magnitudes) and the most bounds (M or Mbar values) per call.
+MAX_GRID_POINTS = 5_000
+MAX_BOUNDS = 1_000
 
 __all__ = ["honest_sensitivity", "HonestResult"]
 
@@ -100,10 +105,7 @@ class HonestResult(CheckResult):
 
     def plot(self, ax=None):
         """Robust intervals against the bound, the original interval at the left, breakdown marked."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
+        ax = axes_for(ax, (7, 3.5))
         m = self.table[self.bound_name].to_numpy()
         step = (m.max() - m.min()) / max(len(m) - 1, 1) if len(m) > 1 else 1.0
         x0 = m.min() - step
@@ -171,11 +173,17 @@ def honest_sensitivity(
     """
     beta, sigma, n_pre, n_post, times = _event_study_parts(event_study)
     weights, label = _target_weights(target, times[n_pre:])
-    if not 0 < alpha < 0.5:
-        raise SpecificationError(f"alpha must lie in (0, 0.5); got {alpha}.")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 0.5:
+        raise SpecificationError(f"alpha must lie in (0, 0.5); got {alpha!r}. Fix: pass e.g. alpha=0.05.")
+    check_count(grid_points, "grid_points", minimum=5, cap=MAX_GRID_POINTS,
+                unit_cost="one linear program per polyhedron and bound", fix="the default 40 is enough: every "
+                "change on the grid is refined by bisection")
+    check_seed(random_seed)
+    check_flag(progress, "progress")
     if restriction == "relative_magnitude":
         if M is not None:
             raise SpecificationError("relative magnitudes are bounded by Mbar=[...]; M=[...] is for "
+                                     "restriction='smoothness'. Fix: pass Mbar=[...] instead, or "
                                      "restriction='smoothness'.")
         if n_pre < 2:
             raise SpecificationError(f"relative magnitudes need at least 2 pre-periods (leads e <= -2 and the "
@@ -190,6 +198,7 @@ def honest_sensitivity(
     elif restriction == "smoothness":
         if Mbar is not None:
             raise SpecificationError("smoothness restrictions are bounded by M=[...]; Mbar=[...] is for "
+                                     "restriction='relative_magnitude'. Fix: pass M=[...] instead, or "
                                      "restriction='relative_magnitude'.")
         method = method or "flci"
         if method != "flci":
@@ -197,7 +206,8 @@ def honest_sensitivity(
         bounds = _bounds("M", M, np.linspace(0, _default_m_upper(beta, sigma, n_pre, alpha), 10))
         solver = _Smoothness(beta, sigma, n_pre, n_post, weights, alpha)
     else:
-        raise SpecificationError(f"restriction must be 'relative_magnitude' or 'smoothness'; got {restriction!r}.")
+        raise SpecificationError(f"restriction={restriction!r}; use restriction='relative_magnitude' (bounded by "
+                                 "Mbar) or restriction='smoothness' (bounded by M).")
 
     intervals = map_tasks(solver.interval, list(bounds), progress=progress, desc=f"HonestDiD ({restriction})")
     name = "Mbar" if restriction == "relative_magnitude" else "M"
@@ -215,8 +225,8 @@ def honest_sensitivity(
 # ------------------------------------------------------------------ inputs
 def _event_study_parts(es: EventStudyResult):
     if not isinstance(es, EventStudyResult):
-        raise SpecificationError(f"honest_sensitivity takes an event-study result (kz.event_study); got "
-                                 f"{type(es).__name__}.")
+        raise SpecificationError(f"honest_sensitivity takes an event-study result; got {type(es).__name__}. Fix: "
+                                 "pass what kz.event_study (or kz.imputation_did) returns.")
     if es.reference != -1:
         raise SpecificationError(f"the event study's reference period is e = {es.reference}; HonestDiD needs "
                                  "coefficients relative to e = -1. Re-estimate with reference=-1.")
@@ -229,8 +239,9 @@ def _event_study_parts(es: EventStudyResult):
     times = times[order]
     expected = np.concatenate([np.arange(times.min(), -1), np.arange(0, times.max() + 1)])
     if times.min() > -2 or times.max() < 0 or not np.array_equal(times, expected):
-        raise SpecificationError(f"HonestDiD needs consecutive event times: leads down from e = -2, the reference "
-                                 f"e = -1 left out, and e = 0, 1, ...; the event study has {times.tolist()}.")
+        raise SpecificationError(f"HonestDiD needs consecutive event times: pre-period leads down from e = -2, the "
+                                 f"reference e = -1 left out, and e = 0, 1, ...; the event study has {times.tolist()}. "
+                                 "Fix: re-estimate with leads >= 2 and a window without gaps.")
     beta = es.table["estimate"].to_numpy(dtype=float)[order]
     sigma = es.vcov.to_numpy(dtype=float)[np.ix_(order, order)]
     if not np.all(np.isfinite(beta)) or not np.all(np.isfinite(sigma)):
@@ -249,8 +260,8 @@ def _target_weights(target, post_times: np.ndarray) -> tuple[np.ndarray, str]:
         return np.full(n, 1.0 / n), f"average effect over e = 0..{int(post_times[-1])}"
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and target in post_times:
         return np.eye(n)[int(target)], f"effect at e = {int(target)}"
-    raise SpecificationError(f"target must be 'first', 'average' or a post-period event time in "
-                             f"{post_times.tolist()}; got {target!r}.")
+    raise SpecificationError(f"target={target!r}; use 'first', 'average' or a post-period event time in "
+                             f"{post_times.tolist()}.")
 
 
 def _bounds(name: str, values, default: np.ndarray) -> np.ndarray:
@@ -262,7 +273,12 @@ def _bounds(name: str, values, default: np.ndarray) -> np.ndarray:
         raise SpecificationError(f"{name} must be a non-empty list of finite values >= 0 (0 is exact parallel "
                                  f"trends for relative magnitudes, linear trends for smoothness); got "
                                  f"{np.asarray(values).tolist()}.")
-    return np.unique(out)
+    out = np.unique(out)
+    if len(out) > MAX_BOUNDS:
+        raise SpecificationError(f"{name} has {len(out):,} distinct values; each costs a robust interval (a grid of "
+                                 f"linear programs), and the cap is {MAX_BOUNDS:,}. Fix: pass at most {MAX_BOUNDS:,} "
+                                 f"values, e.g. {name}=np.linspace(0, 2, 21).")
+    return out
 
 
 def _default_m_upper(beta, sigma, n_pre, alpha) -> float:

@@ -31,15 +31,17 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from ..errors import SpecificationError
+from ..errors import SpecificationError, check_alpha, check_count, check_flag, check_seed
 from ..linalg import Absorber, cluster_matrix
 from ..parallel import map_tasks
-from ..results import CheckResult, EstimationResult, RegressionForm
+from ..results import CheckResult, EstimationResult, RegressionForm, axes_for, check_result
 
 __all__ = ["randomization_inference", "wild_cluster_bootstrap", "RandomizationResult", "BootstrapResult"]
 
 MAX_EXACT = 10**6
 MAX_SAMPLED = 10**6
+#: Fewer sampled assignments cannot give a p-value below 0.05 (the observed one counts: 1 / (1 + 19)).
+MIN_SAMPLED = 19
 MAX_BOOTSTRAP_BYTES = 4 * 2**30
 MAX_LABELS = 2 * 10**8         # assignments x labels held at once (1.5 GiB)
 
@@ -84,8 +86,8 @@ def _design(result: EstimationResult) -> _Design:
     cohorts = pd.Series(data["cohort"].to_numpy(float)).groupby(codes).first().to_numpy()
     cluster_codes, cluster_labels = pd.factorize((data["cluster"] if "cluster" in data else data["region"]).to_numpy())
     return _Design(y=y, y_res=project(y), project=project, unit=codes, cluster=cluster_codes,
-                   n_clusters=len(cluster_labels), cluster_labels=np.asarray(cluster_labels), year=years, cohorts=cohorts, regions=np.asarray(regions),
-                   pooled=pooled)
+                   n_clusters=len(cluster_labels), cluster_labels=np.asarray(cluster_labels), year=years,
+                   cohorts=cohorts, regions=np.asarray(regions), pooled=pooled)
 
 
 def _treatment(design: _Design, cohorts_by_unit: np.ndarray) -> np.ndarray:
@@ -119,10 +121,7 @@ class RandomizationResult(CheckResult):
 
     def plot(self, ax=None):
         """Histogram of the randomization distribution with the observed value marked."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
+        ax = axes_for(ax, (6, 3.5))
         ax.hist(self.distribution, bins=min(60, max(10, len(self.distribution) // 20)), color="C0", alpha=0.7)
         ax.axvline(self.observed, color="C3", lw=1.5, label=f"observed ({self.observed:.3f})")
         ax.axvline(-self.observed, color="C3", lw=1, ls=":")
@@ -169,8 +168,15 @@ def randomization_inference(
     Fisher (1935); MacKinnon & Webb (2020), Randomization inference for difference-in-
     differences with few treated clusters. Journal of Econometrics 218(2), 435-450.
     """
+    check_result(result, "randomization_inference")
     if statistic not in ("estimate", "t"):
         raise SpecificationError(f"statistic={statistic!r}; use 'estimate' or 't'.")
+    check_seed(random_seed)
+    check_flag(progress, "progress")
+    if not (isinstance(assignments, str) and assignments == "exact"):
+        check_count(assignments, "assignments", minimum=MIN_SAMPLED,
+                    fix=f"'exact' for every assignment, or a sample: at least {MIN_SAMPLED} (p-values can go below "
+                        f"0.05 only from 1/(1 + {MIN_SAMPLED})), 9999 for a study")
     if level not in ("region", "cluster"):
         raise SpecificationError(f"level={level!r}; use 'region' or 'cluster'.")
     cohorts = result.region_cohorts()
@@ -446,10 +452,7 @@ class BootstrapResult(CheckResult):
 
     def plot(self, ax=None):
         """The estimate with its bootstrap interval; returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 1.6))
+        ax = axes_for(ax, (5, 1.6))
         ax.axvline(0, color="0.5", lw=0.8)
         ax.hlines(0, self.ci_low, self.ci_high, color="C0", lw=2)
         ax.plot(self.estimate, 0, "o", color="C0")
@@ -490,10 +493,13 @@ def wild_cluster_bootstrap(
         ``None``: WCR where there is a regression form, else the score bootstrap.
         ``True``/``False`` ask for WCR/WCU, which need a regression form.
     """
+    check_result(result, "wild_cluster_bootstrap")
     if weights not in ("rademacher", "webb"):
         raise SpecificationError(f"weights={weights!r}; use 'rademacher' or 'webb'.")
-    if not 0 < alpha < 1:
-        raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
+    check_alpha(alpha)
+    check_seed(random_seed)
+    if impose_null is not None:
+        check_flag(impose_null, "impose_null")
     if result.n_clusters is not None and result.n_clusters < 3:
         raise SpecificationError(f"{result.n_clusters} cluster(s) ({result.cluster or 'region'}): the cluster-robust "
                                  "variance is degenerate and a wild bootstrap has at most 2^G distinct draws, so it "

@@ -19,21 +19,26 @@ comes from one fit per panel, and the minimum detectable effect is found exactly
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from ..errors import KzCausalError, SpecificationError
+from ..errors import KzCausalError, SpecificationError, check_alpha, check_count, check_flag, check_seed
 from ..panel import RegionPanel, read_panel
 from ..parallel import map_tasks
-from ..results import CheckResult, EstimationResult
+from ..results import CheckResult, EstimationResult, axes_for
 
 __all__ = ["power_analysis", "PowerResult", "ErrorProcess", "estimate_error_process"]
 
 INFERENCE = ("analytic", "wild_bootstrap", "randomization")
+#: Resource caps: simulated panels, draws per panel, and draws in all (bootstrap / permutation inference).
+MAX_SIMS = 100_000
+MAX_DRAWS = 100_000
+MAX_SIMS_X_DRAWS = 10**7
 
 
 @dataclass(frozen=True)
@@ -121,10 +126,7 @@ class PowerResult(CheckResult):
 
     def plot(self, ax=None):
         """Power curves (power against effect) with the target power marked; returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
+        ax = axes_for(ax, (7, 4))
         for (name, inference), group in self.power.groupby(["estimator", "inference"], sort=False):
             group = group.sort_values("effect")
             ax.plot(group["effect"], group["power"], "o-", ms=3, label=f"{name} / {inference}")
@@ -203,13 +205,46 @@ def power_analysis(
     Burlig, Preonas & Woerman (2020), Panel data and experimental design, JDE 144; Roth (2022)
     on what a pre-test can detect.
     """
+    if not isinstance(panel, RegionPanel):
+        raise SpecificationError(f"panel is a {type(panel).__name__}, not a RegionPanel. Fix: build one with "
+                                 "kz.read_panel.")
+    if isinstance(inference, str) or not isinstance(inference, Iterable):
+        raise SpecificationError(f"inference={inference!r}; use a list of {list(INFERENCE)}, e.g. "
+                                 "inference=['analytic'].")
+    inference = list(inference)
     unknown = [i for i in inference if i not in INFERENCE]
-    if isinstance(inference, str) or unknown or not inference:
+    if unknown or not inference:
         raise SpecificationError(f"inference={inference!r}; use a list of {list(INFERENCE)}.")
-    if isinstance(n_sims, bool) or not isinstance(n_sims, (int, np.integer)) or n_sims < 10:
-        raise SpecificationError(f"n_sims={n_sims!r}; use a whole number of at least 10 (500 for a study).")
-    if not 0 < target < 1 or not 0 < alpha < 1:
-        raise SpecificationError(f"target={target!r} and alpha={alpha!r} must be between 0 and 1.")
+    n_sims = check_count(n_sims, "n_sims", minimum=10, cap=MAX_SIMS, unit_cost="one simulated panel re-estimated by "
+                         "every estimator at every effect size", fix="500 for a study")
+    check_count(n_draws, "n_draws", minimum=19, cap=MAX_DRAWS, unit_cost="one bootstrap or permutation draw per "
+                "simulated panel", fix="199 (the default) or 999")
+    if set(inference) - {"analytic"} and n_sims * n_draws > MAX_SIMS_X_DRAWS:
+        raise SpecificationError(f"n_sims x n_draws = {n_sims:,} x {n_draws:,} = {n_sims * n_draws:,} draws of "
+                                 f"{'/'.join(sorted(set(inference) - {'analytic'}))} inference exceeds the cap "
+                                 f"{MAX_SIMS_X_DRAWS:,} (hours of work). Fix: lower n_sims or n_draws so that their "
+                                 f"product is at most {MAX_SIMS_X_DRAWS:,}.")
+    check_alpha(target, "target")
+    check_alpha(alpha)
+    check_seed(random_seed)
+    check_flag(progress, "progress")
+    if effects is not None:
+        if isinstance(effects, (str, bytes)) or not isinstance(effects, Iterable):
+            raise SpecificationError(f"effects={effects!r}; give a list of effect sizes, e.g. effects=[0, 0.5, 1].")
+        effects = list(effects)
+        wrong = [e for e in effects if isinstance(e, bool) or not isinstance(e, numbers.Real) or not np.isfinite(e)]
+        if wrong or not effects:
+            raise SpecificationError(f"effects={effects!r}: {wrong or 'empty'}; each must be a finite number. Fix: "
+                                     "pass e.g. effects=[0, 0.5, 1] (or None for a grid from the noise).")
+    if estimators is not None:
+        if not isinstance(estimators, Mapping):
+            raise SpecificationError(f"estimators is a {type(estimators).__name__}; give a mapping name -> "
+                                     "function(panel, outcome), e.g. estimators={'twfe': lambda p, y: kz.twfe(p, y, "
+                                     "'treated')}.")
+        wrong = [name for name, f in estimators.items() if not callable(f)]
+        if wrong:
+            raise SpecificationError(f"estimators {wrong} are not functions; give a mapping name -> "
+                                     "function(panel, outcome) returning a result.")
     panel.require(outcome)
     layout = _layout(panel, outcome, first_treated)
     first_adoption = int(np.nanmin(layout["cohort"].replace(np.inf, np.nan)))

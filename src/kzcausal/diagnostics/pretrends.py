@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,7 +11,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..results import CheckResult, EventStudyResult
-from ..errors import SpecificationError
+from ..errors import SpecificationError, check_alpha, check_count, check_seed
 
 __all__ = ["pretrend_test", "PretrendResult"]
 
@@ -58,6 +60,10 @@ class PretrendResult(CheckResult):
 
 
 
+#: The most simulated event studies for the power calculation (memory: n_sim x event times x 8 bytes, x3).
+MAX_SIM = 2_000_000
+
+
 def pretrend_test(
     event_study: EventStudyResult,
     *,
@@ -80,8 +86,20 @@ def pretrend_test(
     parallel trends. American Economic Review: Insights 4(3), 305-322.
     """
     if not isinstance(event_study, EventStudyResult):
-        raise SpecificationError(f"pretrend_test takes an event-study result (kz.event_study, "
-                                 f"kz.bayesian_event_study); got {type(event_study).__name__}.")
+        raise SpecificationError(f"pretrend_test takes an event-study result; got {type(event_study).__name__}. "
+                                 "Fix: pass what kz.event_study (or kz.imputation_did, kz.bayesian_event_study) "
+                                 "returns.")
+    check_alpha(alpha)
+    check_count(n_sim, "n_sim", minimum=100, cap=MAX_SIM, unit_cost="one simulated event study",
+                fix="20000 (the default) is plenty")
+    check_seed(random_seed)
+    if isinstance(power, (str, bytes)) or not isinstance(power, Iterable):
+        raise SpecificationError(f"power={power!r}; give a tuple of probabilities, e.g. power=(0.5, 0.8).")
+    power = tuple(power)
+    wrong = [p for p in power if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p < 1]
+    if wrong or not power:
+        raise SpecificationError(f"power={power!r}: {wrong or 'empty'}; each must be a probability strictly between 0 "
+                                 "and 1. Fix: pass e.g. power=(0.5, 0.8).")
     times = np.array(event_study.event_times)
     reference = event_study.reference if event_study.reference is not None else -1
     leads = times < reference

@@ -7,16 +7,16 @@ re-estimated effect, one row per re-fit, in a :class:`~kzcausal.results.CheckRes
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from ..errors import KzCausalError, SpecificationError
+from ..errors import KzCausalError, SpecificationError, check_names
 from ..panel import RegionPanel
 from ..parallel import map_tasks
-from ..results import COLUMNS, CheckResult, EstimationResult
+from ..results import COLUMNS, CheckResult, EstimationResult, check_result
 
 __all__ = ["placebo_in_time", "placebo_outcome", "leave_one_out", "RefitResult"]
 
@@ -25,8 +25,9 @@ class RefitResult(CheckResult):
     """The effect re-estimated on other rows, assignments or outcomes: one row per re-fit."""
 
 
-def _require_refit(result: EstimationResult) -> pd.DataFrame:
+def _require_refit(result: EstimationResult, check: str) -> pd.DataFrame:
     """The result's rows, raising the protocol's error for results that cannot re-estimate themselves."""
+    check_result(result, check)
     data = result.rows()
     if result.refitter is None:
         result.refit()  # raises, naming the result
@@ -70,7 +71,13 @@ def placebo_in_time(result: EstimationResult, shifts: Sequence[int] = (1, 2, 3))
     adoption, a cohort whose placebo date falls after the last of those years is a control
     in the placebo (it is untreated throughout them).
     """
-    data = _require_refit(result)
+    if isinstance(shifts, (str, bytes)) or not isinstance(shifts, Iterable):
+        raise SpecificationError(f"shifts={shifts!r}; give a list of whole numbers of years >= 1, e.g. "
+                                 "shifts=[1, 2, 3].")
+    shifts = list(shifts)
+    if not shifts:
+        raise SpecificationError("shifts is empty. Fix: give at least one shift, e.g. shifts=[1, 2, 3].")
+    data = _require_refit(result, "placebo_in_time")
     cohort = data["cohort"].to_numpy(float)
     if not np.isfinite(cohort).any():
         raise SpecificationError("placebo in time needs treated regions; the result has none.")
@@ -78,15 +85,17 @@ def placebo_in_time(result: EstimationResult, shifts: Sequence[int] = (1, 2, 3))
     pre = data[data["year"] < first]
     datasets = {}
     for shift in shifts:
-        if not isinstance(shift, (int, np.integer)) or shift < 1:
-            raise SpecificationError(f"shift={shift!r}: placebo adoption must move earlier by a whole number of "
-                                     "years, at least 1.")
+        if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)) or shift < 1:
+            raise SpecificationError(f"shifts: {shift!r} is not a whole number of years >= 1 (placebo adoption "
+                                     "must move earlier). Fix: pass e.g. shifts=[1, 2, 3].")
         moved = pre["cohort"].to_numpy(float) - shift
         # a region whose placebo adoption falls after the last pre-treatment year is untreated in these rows
         fake = pre.assign(cohort=np.where(moved > pre["year"].max(), np.inf, moved))
         if (fake["year"] < first - shift).sum() == 0 or not (fake["year"] >= first - shift).any():
-            raise SpecificationError(f"shift={shift}: no pre-treatment years left before the placebo adoption "
-                                     f"({int(first - shift)}); the data start in {int(data['year'].min())}.")
+            raise SpecificationError(f"shifts: {shift} leaves no pre-treatment years before the placebo adoption "
+                                     f"({int(first - shift)}); the data start in {int(data['year'].min())} and the "
+                                     f"first adoption is {int(first)}. Fix: use shifts smaller than "
+                                     f"{int(first - data['year'].min())}.")
         datasets[f"placebo adoption -{shift}"] = fake
     rows = _refit_rows(result, datasets, "placebo in time")
     failed = {name: why for name, why in rows.items() if isinstance(why, str)}
@@ -102,13 +111,16 @@ def leave_one_out(result: EstimationResult, by: str = "region") -> RefitResult:
     Re-fits that cannot be estimated (e.g. dropping the only treated region, or a cohort's
     only comparison) are listed in the caveats, not silently skipped.
     """
-    data = _require_refit(result)
+    data = _require_refit(result, "leave_one_out")
+    if not isinstance(by, str):
+        raise SpecificationError(f"by={by!r}; use 'region' or 'cohort'.")
     if by == "region":
         groups = {f"without {r}": data["region"] != r for r in pd.unique(data["region"])}
     elif by == "cohort":
         cohorts = sorted(c for c in pd.unique(data["cohort"]) if np.isfinite(c))
         if len(cohorts) < 2:
-            raise SpecificationError("leave-one-cohort-out needs at least two adoption cohorts.")
+            raise SpecificationError(f"by='cohort': leave-one-cohort-out needs at least two adoption cohorts; the "
+                                     f"result has {[int(c) for c in cohorts]}. Fix: use by='region'.")
         groups = {f"without cohort {int(c)}": data["cohort"] != c for c in cohorts}
     else:
         raise SpecificationError(f"by={by!r}; use 'region' or 'cohort'.")
@@ -135,15 +147,26 @@ def placebo_outcome(result: EstimationResult, panel: RegionPanel, outcomes: Sequ
     ``panel`` holds the placebo outcomes (the panel the result was estimated on, or any panel
     with the same regions and years); the rows, assignment and clustering stay the result's.
     """
-    if isinstance(outcomes, str):
-        outcomes = [outcomes]
-    data = _require_refit(result)
+    outcomes = check_names(outcomes, "outcomes")
+    if result.outcome in outcomes:
+        raise SpecificationError(f"outcomes include the result's own outcome {result.outcome!r}, which the "
+                                 "treatment is meant to move. Fix: list only outcomes it should not move.")
+    data = _require_refit(result, "placebo_outcome")
+    if not isinstance(panel, RegionPanel):
+        raise SpecificationError(f"panel is a {type(panel).__name__}, not a RegionPanel. Fix: pass the panel "
+                                 "holding the placebo outcomes (a RegionPanel).")
     panel.require(*outcomes, role="placebo outcome")
     frame = data.drop(columns=[c for c in outcomes if c in data.columns]).merge(
         panel.to_frame()[["region", "year", *outcomes]], on=["region", "year"], how="left")
     fits, caveats = {}, []
     for outcome in outcomes:
         missing = frame[outcome].isna()
+        if missing.all():
+            raise SpecificationError(
+                f"placebo outcome {outcome!r} has no value in any of the result's {len(frame)} region-years (the "
+                f"panel's regions: {panel.regions[:5]}{' ...' if len(panel.regions) > 5 else ''}; the result's: "
+                f"{list(pd.unique(frame['region']))[:5]} ...). Fix: pass the panel the result was estimated on, or "
+                "one with the same regions and years.")
         if missing.any():
             caveats.append(f"placebo outcome {outcome!r}: {int(missing.sum())} estimation row(s) have no value "
                            "and are left out")

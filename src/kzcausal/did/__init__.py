@@ -8,6 +8,6 @@ from .imputation import imputation_did, two_stage_did
 from .synthetic import SyntheticControlResult, SyntheticDIDResult, synthetic_control, synthetic_did
 from .staggered import AttgtResult, staggered_did
 
-__all__ = ["did_2x2", "twfe", "staggered_did", "event_study", "imputation_did", "two_stage_did", "synthetic_did", "synthetic_control",
-           "SyntheticDIDResult", "SyntheticControlResult", "DIDDesign", "EstimationResult", "AttgtResult",
-           "EventStudyResult"]
+__all__ = ["did_2x2", "twfe", "staggered_did", "event_study", "imputation_did", "two_stage_did", "synthetic_did",
+           "synthetic_control", "SyntheticDIDResult", "SyntheticControlResult", "DIDDesign", "EstimationResult",
+           "AttgtResult", "EventStudyResult"]

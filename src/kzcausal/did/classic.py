@@ -15,10 +15,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, show_rows
+from ..errors import SpecificationError, check_alpha, check_flag, check_names, show_rows
 from ..panel import RegionPanel
 from ..results import EstimationResult, LinearDesign, coefficient_table
-from .design import check_absorbing, check_outcome_varies, few_cluster_notes, resolve_regions
+from .design import check_absorbing, check_outcome_varies, check_panel, few_cluster_notes, resolve_regions
 from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, within_ols
 
 __all__ = ["did_2x2", "twfe"]
@@ -72,6 +72,9 @@ def did_2x2(
     if cov not in ("ols", "robust", "cluster"):
         raise SpecificationError(f"cov={cov!r}; use 'ols', 'robust' or 'cluster'.")
     check_ssc(ssc)
+    check_panel(panel)
+    check_alpha(alpha)
+    check_flag(fixed_effects, "fixed_effects")
     panel.require(outcome, role="outcome")
     label = "Sender" if isinstance(treated, str) and treated == "serpin_sending" else "Program"
     regions = resolve_regions(panel, treated)
@@ -98,6 +101,7 @@ def did_2x2(
 def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: bool, cov: str, ssc: str,
              alpha: float, spec: dict) -> EstimationResult:
     """The 2x2 on estimation rows (``cohort``: the adoption year for treated regions, inf for controls)."""
+    check_outcome_varies(rows[outcome].to_numpy(float), outcome)
     cohort = rows["cohort"].to_numpy(float)
     adoption = np.unique(cohort[np.isfinite(cohort)])
     if len(adoption) != 1:
@@ -109,9 +113,12 @@ def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: boo
     post = (rows["year"].to_numpy() >= post_from).astype(float)
     if post.all() or not post.any():
         raise SpecificationError(f"post_from={post_from}: the rows cover {int(rows['year'].min())}-"
-                                 f"{int(rows['year'].max())}, so there is no pre or no post period.")
+                                 f"{int(rows['year'].max())}, so there is no pre or no post period. Fix: choose a "
+                                 f"post_from after {int(rows['year'].min())} and no later than "
+                                 f"{int(rows['year'].max())}.")
     if program.all():
-        raise SpecificationError("every region is treated: the 2x2 needs control regions.")
+        raise SpecificationError("every region is treated: the 2x2 needs control regions. Fix: leave at least one "
+                                 "region out of treated.")
     interaction = f"{label} x Post"
     if fixed_effects:
         dummies = pd.get_dummies(rows[["region", "year"]].astype(str), drop_first=True, dtype=float)
@@ -223,9 +230,13 @@ def twfe(
     if cov not in _TWFE_COV:
         raise SpecificationError(f"cov={cov!r}; use one of {list(_TWFE_COV)}.")
     check_ssc(ssc)
-    if isinstance(covariates, str):
-        covariates = [covariates]
-    covariates = list(covariates or [])
+    check_panel(panel)
+    check_alpha(alpha)
+    covariates = check_names(covariates, "covariates", allow_empty=True)
+    clash = [c for c in covariates if c in (outcome, treatment)]
+    if clash:
+        raise SpecificationError(f"covariates {clash} include the outcome or the treatment ({outcome!r}, "
+                                 f"{treatment!r}). Fix: list only control variables in covariates.")
     needed = [outcome, treatment, *covariates]
     panel.require(*needed)
     frame = panel.to_frame()
@@ -252,10 +263,12 @@ _TWFE_COV = {"cluster": None, "robust": dict(cov_type="robust"), "driscoll-kraay
 def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: tuple[str, ...], cov: str, ssc: str,
               alpha: float, spec: dict) -> EstimationResult:
     """TWFE on estimation rows: the treatment is ``1[year >= cohort]``."""
+    check_outcome_varies(rows[outcome].to_numpy(float), outcome)
     d = (rows["year"].to_numpy() >= rows["cohort"].to_numpy(float)).astype(float)
     if d.all() or not d.any():
         raise SpecificationError(f"treatment {treatment!r} is {'always 1' if d.all() else 'never 1'} in these rows; "
-                                 "there is nothing to compare.")
+                                 "there is nothing to compare. Fix: check the column (it must be 0 before adoption "
+                                 "and 1 after, with some regions never or not yet treated).")
     regressors = pd.DataFrame({treatment: d, **{c: rows[c].to_numpy(float) for c in covariates}}, index=rows.index)
     clusters = rows["cluster"] if "cluster" in rows else rows["region"]
     beta, bread, sums, _ = within_ols(rows, outcome, regressors, clusters)

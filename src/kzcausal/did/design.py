@@ -13,10 +13,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import KzCausalWarning, PanelError, SpecificationError, show_rows
+from ..errors import KzCausalWarning, PanelError, SpecificationError, check_names, show_rows
 from ..panel import RegionPanel, canonical_region
 
-__all__ = ["DIDDesign", "resolve_regions", "few_cluster_notes", "check_outcome_varies", "FEW_CLUSTERS"]
+__all__ = ["DIDDesign", "resolve_regions", "check_panel", "check_anticipation", "few_cluster_notes",
+           "check_outcome_varies", "FEW_CLUSTERS"]
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -28,23 +29,33 @@ NAMED_GROUPS = {"serpin_receiving": "receiving", "serpin_sending": "sending"}
 
 def resolve_regions(panel: RegionPanel, treated: str | Iterable[str]) -> list[str]:
     """Region names from a list or a named group (``"serpin_receiving"``, ``"serpin_sending"``)."""
+    check_panel(panel)
     if isinstance(treated, str):
         if treated not in NAMED_GROUPS:
-            raise SpecificationError(f"treated={treated!r}: pass a list of regions or one of {list(NAMED_GROUPS)}.")
+            hint = (f" To treat the one region {treated!r}, pass treated=[{treated!r}]."
+                    if treated in panel.regions else "")
+            raise SpecificationError(f"treated={treated!r}: pass a list of regions or one of {list(NAMED_GROUPS)}."
+                                     + hint)
         from ..datasets import serpin_regions
 
         table = serpin_regions()
         names = table.loc[table["role"] == NAMED_GROUPS[treated], "region"].tolist()
     else:
-        names = [str(n) for n in treated]
+        names = check_names(treated, "treated")
         if panel.regions_scheme == "kazakhstan":
             names = [canonical_region(n) or n for n in names]
     absent = [n for n in names if n not in panel.regions]
     if absent:
-        raise SpecificationError(f"treated regions {absent} are not in the panel; its regions: {panel.regions}.")
-    if not names:
-        raise SpecificationError("treated: no regions given.")
+        raise SpecificationError(f"treated regions {absent} are not in the panel; its regions: {panel.regions}. "
+                                 "Fix: use names from that list.")
     return names
+
+
+def check_panel(panel: object, name: str = "panel") -> None:
+    """Estimators take a :class:`RegionPanel`; a DataFrame (or anything else) is refused with the way to build one."""
+    if not isinstance(panel, RegionPanel):
+        raise SpecificationError(f"{name} is a {type(panel).__name__}, not a RegionPanel. Fix: build one with "
+                                 f"kz.read_panel(table, region='<region column>', year='<year column>').")
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,8 +122,7 @@ class DIDDesign:
         them sorted by region then year with ``first_treated`` (NaN: never) for ``cohort``."""
         if control_group not in ("never_treated", "not_yet_treated"):
             raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
-        if anticipation < 0:
-            raise SpecificationError(f"anticipation={anticipation}; it must be >= 0.")
+        check_anticipation(anticipation)
         data = rows.rename(columns={"cohort": "first_treated"}).sort_values(["region", "year"], kind="stable")
         first = data["first_treated"].to_numpy(float)
         if np.isinf(first).any():
@@ -130,9 +140,20 @@ class DIDDesign:
             warnings.warn(message, KzCausalWarning, stacklevel=3)
             notes.append(message.split(":\n")[0])
         if not keep.any():
-            raise SpecificationError(f"outcome {outcome!r} is missing in every row; nothing to estimate.")
+            raise SpecificationError(f"outcome {outcome!r} is missing in every row; nothing to estimate. Fix: check "
+                                     "the column (the wrong variable, or values that could not be read).")
         check_outcome_varies(data[outcome].to_numpy(float)[keep], outcome)
         first_year = int(data["year"].to_numpy()[keep].min())
+        last_year = int(data["year"].to_numpy()[keep].max())
+        late = cohort_of[cohort_of - anticipation > last_year]
+        if len(late):
+            note = (f"first_treated: {len(late)} region(s) are first treated after the last year with data "
+                    f"({last_year}), so they are untreated in every row here: "
+                    f"{[f'{r}: {g:g}' for r, g in late.head(10).items()]}")
+            warnings.warn(note + ". If that year is a typo, correct first_treated.", KzCausalWarning, stacklevel=3)
+            notes.append(note)
+        indicator = set(cohort_of.dropna().unique()) == {1.0}
+        cohort_of_all = cohort_of
         early_regions = (cohort_of - anticipation <= first_year).to_numpy()
         early = sorted(regions[early_regions])
         if early:
@@ -145,10 +166,21 @@ class DIDDesign:
         design = cls(data=data, outcome=outcome, control_group=control_group,
                      anticipation=anticipation, region_cohorts=cohort_of, excluded=tuple(early), notes=tuple(notes))
         if not design.cohorts:
-            raise SpecificationError("no treated cohort with a pre-period remains; nothing to estimate.")
+            shown = [f"{r}: {cohort_of_all[r]:g}" for r in early[:10]]
+            excluded = f" (treated in or before the first year {first_year}: {shown})" if early else ""
+            if indicator:
+                excluded += ("; first_treated holds 0/1, a treatment indicator, not first treated years (pass the "
+                             "column of years, or use kz.twfe for a 0/1 treatment)")
+            raise SpecificationError(f"no treated cohort with a pre-period remains{excluded}; nothing to estimate. "
+                                     "Fix: check first_treated (years inside the panel, after its first year) and "
+                                     "anticipation.")
         if control_group == "never_treated" and not design.never_treated:
             raise SpecificationError("control_group='never_treated' but every region is treated eventually. "
                                      "Fix: use control_group='not_yet_treated'.")
+        if not design.never_treated and len(design.cohorts) == 1:
+            raise SpecificationError(f"every region is treated, all from {design.cohorts[0]} (control_group="
+                                     f"{control_group!r}): from then on no region is untreated, so there is no "
+                                     "comparison. Fix: add never-treated regions or regions that adopt later.")
         return design
 
     # ------------------------------------------------------------------ views
@@ -194,6 +226,14 @@ class DIDDesign:
         return few_cluster_notes(self.n_regions, int(self.region_cohorts.notna().sum()))
 
 
+def check_anticipation(anticipation: object) -> int:
+    """Years of anticipation: a whole number >= 0 (a bool or a fraction is refused)."""
+    if isinstance(anticipation, bool) or not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
+        raise SpecificationError(f"anticipation={anticipation!r}; it must be a whole number of years >= 0 (0: no "
+                                 "anticipation). Fix: pass e.g. anticipation=1.")
+    return int(anticipation)
+
+
 def check_outcome_varies(values: np.ndarray, outcome: str) -> None:
     """A constant outcome has no effect to estimate: raise instead of returning 0 with a zero standard error."""
     finite = values[np.isfinite(values)]
@@ -229,18 +269,45 @@ def _first_treated_by_region(panel: RegionPanel, frame: pd.DataFrame, codes: np.
         if varying.any():
             bad = list(pd.unique(frame["region"].to_numpy()[varying]))
             rows = frame.loc[frame["region"].isin(bad), ["region", "year", first_treated]]
+            indicator = np.isin(values[np.isfinite(values)], (0.0, 1.0)).all()
             raise PanelError(f"column {first_treated!r} changes within region(s) {bad[:5]}; it must be one "
                              f"first treated year per region:\n{show_rows(rows)}\n"
-                             "Fix: give each region a single first treated year (NaN or 0 if never treated).")
-        return pd.Series(per_region, index=regions, name="first_treated")
-    names = {(canonical_region(k) if panel.regions_scheme == "kazakhstan" else None) or k: v
+                             + ("It holds 0/1: a treatment indicator, not first treated years. Fix: pass the column "
+                                "of first treated years as first_treated (or use kz.twfe with the 0/1 treatment)."
+                                if indicator else
+                                "Fix: give each region a single first treated year (NaN or 0 if never treated)."))
+        return _whole_years(pd.Series(per_region, index=regions, name="first_treated"), first_treated)
+    if not isinstance(first_treated, Mapping):
+        raise SpecificationError(f"first_treated is a {type(first_treated).__name__}; give the name of a panel "
+                                 "column holding each region's first treated year, or a mapping region -> year, e.g. "
+                                 "first_treated={'Region A': 2014}.")
+    names = {(canonical_region(k) if panel.regions_scheme == "kazakhstan" and isinstance(k, str) else None) or k: v
              for k, v in first_treated.items()}
     unknown = [k for k in names if k not in set(regions)]
     if unknown:
-        raise SpecificationError(f"first_treated names regions not in the panel: {unknown}.")
+        raise SpecificationError(f"first_treated names regions not in the panel: {unknown}. Fix: use names from its "
+                                 f"regions: {list(regions)}.")
+    wrong = {k: v for k, v in names.items() if v is not None and (
+        isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)))}
+    if wrong:
+        raise SpecificationError(f"first_treated: these years are not numbers:\n"
+                                 f"{show_rows(f'{k}: {v!r}' for k, v in wrong.items())}\n"
+                                 " Fix: give each region a year as a number (NaN, None or 0: never "
+                                 "treated).")
     values = [float(names[r]) if r in names and names[r] is not None and np.isfinite(names[r]) and names[r] != 0
               else np.nan for r in regions]
-    return pd.Series(values, index=regions, name="first_treated")
+    return _whole_years(pd.Series(values, index=regions, name="first_treated"), "first_treated")
+
+
+def _whole_years(per_region: pd.Series, source: str) -> pd.Series:
+    """Refuse fractional first treated years (2014.5 would silently match no year of the panel)."""
+    values = per_region.to_numpy(float)
+    fractional = np.isfinite(values) & (values != np.round(values))
+    if fractional.any():
+        raise SpecificationError(f"{source}: first treated years must be whole years; these are not: "
+                                 f"{show_rows(f'{r}: {g}' for r, g in per_region[fractional].items())}\n"
+                                 "Fix: round them to the first year of treatment.")
+    return per_region
 
 
 def check_absorbing(frame: pd.DataFrame, treatment: str) -> None:

@@ -14,16 +14,19 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, show_rows
+from ..errors import SpecificationError, check_alpha, check_count, check_flag, check_names, check_seed, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EventStudyResult, RegressionForm, coefficient_table
-from .design import ControlGroup, DIDDesign, few_cluster_notes
+from .design import ControlGroup, DIDDesign, check_anticipation, check_panel, few_cluster_notes
 from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, two_way_demean, within_ols
 from .staggered import staggered_did
 
 __all__ = ["event_study"]
 
 EventMethod = Literal["cs", "sun_abraham", "twfe"]
+
+#: The largest multiplier bootstrap an event study accepts: 10^6 draws take about a minute per 1,000 regions.
+MAX_BOOT = 1_000_000
 
 
 def event_study(
@@ -90,20 +93,29 @@ def event_study(
     for name, value in (("leads", leads), ("lags", lags)):
         if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0):
             raise SpecificationError(f"{name}={value!r}; give a non-negative whole number of years (or None).")
+    if method not in ("cs", "sun_abraham", "twfe"):
+        raise SpecificationError(f"method={method!r}; use 'cs', 'sun_abraham' or 'twfe'.")
     check_ssc(ssc)
-    if isinstance(covariates, str):
-        covariates = [covariates]
-    covariates = list(covariates or [])
+    check_panel(panel)
+    check_alpha(alpha)
+    check_anticipation(anticipation)
+    check_flag(bin_endpoints, "bin_endpoints")
+    check_count(n_boot, "n_boot", minimum=0, cap=MAX_BOOT, unit_cost="one multiplier-bootstrap draw per region",
+                fix="n_boot=0 for analytic errors, 999 or 9999 for a bootstrap")
+    check_seed(random_seed)
+    if isinstance(reference, bool) or not isinstance(reference, (int, np.integer)) or reference >= 0:
+        raise SpecificationError(f"reference={reference!r}; it must be a negative whole number of years (a pre-period "
+                                 f"event time). Fix: pass reference={-1 - anticipation} (-1 - anticipation).")
+    covariates = check_names(covariates, "covariates", allow_empty=True)
     if method == "cs":
         if reference != -1 - anticipation:
-            raise SpecificationError(f"CS event studies are relative to e = {-1 - anticipation} "
-                                     "(the universal base period); leave reference at its default.")
+            raise SpecificationError(f"reference={reference}: CS event studies are relative to e = "
+                                     f"{-1 - anticipation} (the universal base period, -1 - anticipation with "
+                                     f"anticipation={anticipation}). Fix: pass reference={-1 - anticipation}.")
         result = staggered_did(panel, outcome, first_treated, control_group=control_group,
                                anticipation=anticipation, covariates=covariates, base_period="universal",
                                cluster=cluster, alpha=alpha, n_boot=n_boot, random_seed=random_seed)
         return result.aggregate("event", min_e=None if leads is None else -leads, max_e=lags)
-    if method not in ("sun_abraham", "twfe"):
-        raise SpecificationError(f"method={method!r}; use 'cs', 'sun_abraham' or 'twfe'.")
     rows = DIDDesign.panel_rows(panel, outcome, first_treated)
     if covariates:
         panel.require(*covariates, role="covariate")
@@ -129,7 +141,12 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
     design = DIDDesign.from_frame(rows, outcome, control_group=control_group, anticipation=anticipation)
     data = design.data
     notes = list(design.notes)
-    if method == "sun_abraham" and not design.never_treated:
+    # a cohort adopting after the last year is never treated in these rows (as R did recodes it): left as a
+    # cohort, all its rows would be leads, collinear with its region effect
+    late = (data["first_treated"] - anticipation > data["year"].max()).to_numpy()
+    if late.any():
+        data = data.assign(first_treated=data["first_treated"].where(~late))
+    if method == "sun_abraham" and not data["first_treated"].isna().any():
         last = max(design.cohorts)
         data = data[data["year"] < last].assign(
             first_treated=lambda t: t["first_treated"].where(t["first_treated"] != last))
@@ -139,7 +156,9 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
     low = -leads if leads is not None else int(observed.min())
     high = lags if lags is not None else int(observed.max())
     if not low <= reference <= high:
-        raise SpecificationError(f"reference={reference} lies outside the window [{low}, {high}].")
+        raise SpecificationError(f"reference={reference} lies outside the window [{low}, {high}] of event times "
+                                 "(leads, lags). Fix: widen the window (leads >= -reference) or choose a reference "
+                                 "inside it.")
     outside = event.notna() & ((event < low) | (event > high))
     if outside.any() and not bin_endpoints:
         notes.append(f"dropped {int(outside.sum())} treated observation(s) outside the window [{low}, {high}]")

@@ -35,10 +35,10 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, show_rows
+from ..errors import SpecificationError, check_alpha, check_names, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EventStudyResult, coefficient_table
-from .design import DIDDesign, few_cluster_notes
+from .design import DIDDesign, check_panel, few_cluster_notes
 from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale
 
 __all__ = ["imputation_did", "two_stage_did"]
@@ -161,11 +161,10 @@ def _settings(leads, lags, covariates, cluster, alpha, **extra) -> dict:
     for name, value in (("leads", leads), ("lags", lags)):
         if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0):
             raise SpecificationError(f"{name}={value!r}; give a non-negative whole number of years (or None).")
-    if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
+    check_alpha(alpha)
     if "ssc" in extra:
         check_ssc(extra["ssc"])
-    covariates = (covariates,) if isinstance(covariates, str) else tuple(covariates or ())
+    covariates = tuple(check_names(covariates, "covariates", allow_empty=True))
     return dict(leads=None if leads is None else int(leads), lags=None if lags is None else int(lags),
                 covariates=covariates, cluster=cluster, alpha=float(alpha), **extra)
 
@@ -173,6 +172,7 @@ def _settings(leads, lags, covariates, cluster, alpha, **extra) -> dict:
 def _panel_rows(panel: RegionPanel, outcome: str, first_treated, covariates: tuple[str, ...],
                 cluster: str | None) -> pd.DataFrame:
     """Estimation rows ``region, year, <outcome>, cohort`` (+ ``cluster``, covariates) from the panel."""
+    check_panel(panel)
     rows = DIDDesign.panel_rows(panel, outcome, first_treated)
     if covariates:
         panel.require(*covariates, role="covariate")

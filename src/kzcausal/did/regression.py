@@ -116,6 +116,19 @@ def within_ols(data: pd.DataFrame, outcome: str, regressors: pd.DataFrame, clust
     """
     demeaned = two_way_demean(data, np.column_stack([data[outcome].to_numpy(float), regressors.to_numpy(float)]))
     y, X = demeaned[:, 0], demeaned[:, 1:]
+    raw = regressors.to_numpy(float)
+    # what is left of each regressor after the effects, relative to its own variation: ~1e-13 means absorbed
+    spread = np.linalg.norm(raw - raw.mean(axis=0), axis=0)
+    absorbed = [c for j, c in enumerate(regressors.columns)
+                if np.linalg.norm(X[:, j]) <= 1e-8 * max(spread[j], 1e-300)]
+    if absorbed:
+        constant = [c for c in absorbed if (regressors[c].groupby(data["region"].to_numpy()).nunique() <= 1).all()]
+        raise SpecificationError(
+            f"regressor(s) {absorbed} are absorbed by the region and year effects"
+            + (f"; {constant} do not vary within regions over time" if constant else
+               " (the same for every region in a year, or a sum of region and year terms)")
+            + f", so their coefficients are not identified (regressors: {list(regressors.columns)}). Fix: drop the "
+            f"region-constant or absorbed covariates {absorbed}.")
     xtx = X.T @ X
     scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
     if np.linalg.matrix_rank(xtx / np.outer(scale, scale), tol=1e-9) < X.shape[1]:

@@ -36,7 +36,7 @@ import xarray as xr
 from scipy import stats
 from threadpoolctl import ThreadpoolController
 
-from ..errors import KzCausalWarning, SpecificationError, show_rows
+from ..errors import KzCausalWarning, SpecificationError, check_alpha, check_count, check_names, check_seed, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EstimationResult, EventStudyResult, RegressionForm, coefficient_table
 from .design import ControlGroup, DIDDesign, few_cluster_notes
@@ -135,23 +135,11 @@ def staggered_did(
         raise SpecificationError(f"n_boot={n_boot!r}; use 0 (analytic) or a positive number of draws.")
     if base_period not in ("varying", "universal"):
         raise SpecificationError(f"base_period={base_period!r}; use 'varying' or 'universal'.")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
-        raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
-    if random_seed is not None and (isinstance(random_seed, bool) or not isinstance(random_seed, (int, np.integer))
-                                    or random_seed < 0):
-        raise SpecificationError(f"random_seed={random_seed!r}; use None or a non-negative whole number.")
-    if isinstance(anticipation, bool) or not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
-        raise SpecificationError(f"anticipation={anticipation!r}; use a whole number of years >= 0.")
-    if isinstance(covariates, str):
-        covariates = [covariates]
-    covariates = list(covariates or [])
-    not_names = [c for c in covariates if not isinstance(c, str)]
-    if not_names:
-        raise SpecificationError(f"covariates={covariates!r}: {not_names} are not column names; pass a list of the "
-                                 "panel's variable names, e.g. covariates=['log_population'].")
-    if len(set(covariates)) < len(covariates) or outcome in covariates:
-        raise SpecificationError(f"covariates={covariates!r} repeat a name or include the outcome {outcome!r}; "
-                                 "pass each covariate once, and not the outcome.")
+    alpha, random_seed = check_alpha(alpha), check_seed(random_seed)
+    anticipation = check_count(anticipation, "anticipation", minimum=0)
+    covariates = check_names(covariates, "covariates", allow_empty=True)
+    if outcome in covariates:
+        raise SpecificationError(f"covariates={covariates!r} include the outcome {outcome!r}. Fix: leave it out.")
     rows = DIDDesign.panel_rows(panel, outcome, first_treated)
     if n_boot:
         _check_bootstrap_size(n_boot, n_clusters=rows["region"].nunique(), n_cells=len(pd.unique(rows["year"]))**2)
@@ -773,6 +761,21 @@ class AttgtResult(EstimationResult):
         ``overall`` (the cohort-share weighted mean of the cohort effects, or the mean of the
         calendar-year effects).
         """
+        for name, bound in (("min_e", min_e), ("max_e", max_e)):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, np.integer))):
+                raise SpecificationError(f"{name}={bound!r}; use a whole number of years relative to adoption "
+                                         "(e.g. min_e=-3, max_e=5), or None for no bound.")
+        if min_e is not None and max_e is not None and min_e > max_e:
+            raise SpecificationError(f"min_e={min_e} > max_e={max_e}: the event-time window is empty. Fix: pass "
+                                     "min_e <= max_e.")
+        if kind == "event" and (min_e is not None or max_e is not None):
+            times = (self.cells["year"] - self.cells["cohort"]).to_numpy()
+            inside = (times >= (min_e if min_e is not None else -np.inf)) & (times <= (
+                max_e if max_e is not None else np.inf))
+            if not inside.any():
+                raise SpecificationError(f"no ATT(g,t) cell has an event time in [{min_e}, {max_e}]; the cells' event "
+                                         f"times run from {int(times.min())} to {int(times.max())}. Fix: choose "
+                                         "min_e and max_e in that range.")
         terms, weights, wif = self._weights(kind, min_e, max_e)
         att = self.cells["att"].to_numpy()
         estimates = weights @ att

@@ -34,10 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from ..errors import KzCausalWarning, SpecificationError, show_rows
+from ..errors import (KzCausalWarning, SpecificationError, check_alpha, check_count, check_flag, check_names,
+                      check_seed, show_rows)
 from ..panel import RegionPanel
-from ..results import EstimationResult, RegressionForm, coefficient_table
-from .design import resolve_regions
+from ..results import EstimationResult, RegressionForm, axes_for, coefficient_table
+from .design import check_outcome_varies, check_panel, resolve_regions
 
 __all__ = ["synthetic_did", "synthetic_control", "SyntheticDIDResult", "SyntheticControlResult"]
 
@@ -50,12 +51,15 @@ _MAX_ITER = 10_000
 _BATCH_DOUBLES = 25_000_000
 #: Placebo averages over control subsets: all of them up to this many, else a random sample of this size.
 _MAX_PLACEBO_SETS = 20_000
+#: The most placebo or bootstrap replications accepted: each re-solves both weight problems (~1 ms on 20 x 15).
+MAX_REPS = 100_000
 
 
 # ====================================================================== validation (shared)
 def _panel_rows(panel: RegionPanel, outcome: str, treated, post_from, extra: Sequence[str] = ()
                 ) -> tuple[pd.DataFrame, list[str]]:
     """Estimation rows ``region, year, <outcome>, cohort (post_from / inf)[, extra]`` of every panel row."""
+    check_panel(panel)
     panel.require(outcome, role="outcome")
     if extra:
         panel.require(*extra, role="predictor")
@@ -151,14 +155,11 @@ def _resolve_seed(random_seed: int | None) -> int:
     """The seed a fit uses: given, or drawn once so that every re-fit repeats the same draws."""
     if random_seed is None:
         return int(np.random.SeedSequence().entropy % 2**63)
-    if not isinstance(random_seed, (int, np.integer)) or isinstance(random_seed, bool):
-        raise SpecificationError(f"random_seed={random_seed!r}; use an integer or None.")
-    return int(random_seed)
+    return check_seed(random_seed)
 
 
 def _check_alpha(alpha: float) -> None:
-    if not 0 < alpha < 1:
-        raise SpecificationError(f"alpha={alpha!r}; use a level between 0 and 1, e.g. 0.05.")
+    check_alpha(alpha)
 
 
 # ====================================================================== Frank-Wolfe (SDID weights)
@@ -582,11 +583,9 @@ class SyntheticDIDResult(EstimationResult):
 
     def plot(self, ax=None):
         """Treated mean vs synthetic control by year, time weights as bars at the bottom, adoption marked."""
-        import matplotlib.pyplot as plt
         from matplotlib.transforms import blended_transform_factory
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
+        ax = axes_for(ax, (7, 4))
         traj = self.trajectories
         years = traj.index.to_numpy()
         ax.plot(years, traj["treated"], "o-", color="C0", ms=3, label="treated (mean)")
@@ -662,11 +661,13 @@ def synthetic_did(
     Arkhangelsky, D., Athey, S., Hirshberg, D. A., Imbens, G. W. & Wager, S. (2021).
     Synthetic difference-in-differences. American Economic Review 111(12), 4088-4118.
     """
-    del progress  # the replications are one vectorised batch: nothing to report
+    check_flag(progress, "progress")  # the replications are one vectorised batch: nothing to report
     if variance not in ("placebo", "jackknife", "bootstrap"):
         raise SpecificationError(f"variance={variance!r}; use 'placebo', 'jackknife' or 'bootstrap'.")
     if not isinstance(n_reps, (int, np.integer)) or isinstance(n_reps, bool) or n_reps < 2:
         raise SpecificationError(f"n_reps={n_reps!r}; use at least 2 replications (R synthdid's default is 200).")
+    check_count(n_reps, "n_reps", minimum=2, cap=MAX_REPS, unit_cost="one re-estimation of both sets of weights",
+                fix="R synthdid's default is 200")
     _check_alpha(alpha)
     rows, regions = _panel_rows(panel, outcome, treated, post_from)
     settings = _SDIDSettings(variance=variance, n_reps=int(n_reps),
@@ -680,6 +681,7 @@ def synthetic_did(
 def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec: dict,
               warn: bool = False) -> SyntheticDIDResult:
     """Synthetic DID on estimation rows ``region, year, <outcome>, cohort`` (one adoption year)."""
+    check_outcome_varies(rows[outcome].to_numpy(float), outcome)
     block = _block(rows, outcome, min_pre=2, estimator="synthetic DID")
     fit = _sdid_batch(block.Y, block.treated[None], block.n_pre)
     tau = float(fit.tau[0])
@@ -955,10 +957,7 @@ class SyntheticControlResult(EstimationResult):
 
     def plot(self, ax=None):
         """Gap plot (ADH 2010, fig. 4): treated gap(s) in black, every placebo gap in grey, adoption marked."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
+        ax = axes_for(ax, (7, 4))
         years = self.gaps.index.to_numpy()
         for i, column in enumerate(self.placebo_gaps.columns):
             ax.plot(years, self.placebo_gaps[column], color="0.75", lw=0.8,
@@ -1033,9 +1032,8 @@ def synthetic_control(
     Catastrophic natural disasters and economic growth. REStat 95(5), 1549-1561.
     """
     _check_alpha(alpha)
-    if isinstance(predictors, str):
-        predictors = [predictors]
-    predictors = tuple(predictors or ())
+    check_flag(average, "average")
+    predictors = tuple(check_names(predictors, "predictors", allow_empty=True))
     rows, regions = _panel_rows(panel, outcome, treated, post_from, extra=predictors)
     settings = _SCSettings(predictors=predictors, average=bool(average), alpha=alpha, seed=_resolve_seed(random_seed))
     spec = dict(estimator="synthetic_control", outcome=outcome, treated=regions,
@@ -1053,6 +1051,7 @@ def _sc_inputs(rows, outcome, settings: _SCSettings, block: _Block) -> np.ndarra
 def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: dict,
             warn: bool = False) -> SyntheticControlResult:
     """Synthetic control on estimation rows ``region, year, <outcome>, cohort[, predictors]``."""
+    check_outcome_varies(rows[outcome].to_numpy(float), outcome)
     block = _block(rows, outcome, min_pre=1, estimator="synthetic control")
     X = _sc_inputs(rows, outcome, settings, block)
     Y, n_pre = block.Y, block.n_pre
@@ -1126,8 +1125,8 @@ def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: di
                      + "; ".join(poor))
     if exact_fit:
         what = "predictor" if X is not None else "pre-period"
-        notes.append(f"{what} fit is exact for {', '.join(exact_fit)}: the region lies in the controls' convex hull, so "
-                     "its weights are not unique (the solver returns one vertex of the optimal face) and neither is "
+        notes.append(f"{what} fit is exact for {', '.join(exact_fit)}: the region lies in the controls' convex hull, "
+                     "so its weights are not unique (the solver returns one vertex of the optimal face) and neither is "
                      "its estimate")
     if G == 1 or not settings.average:
         notes.append(f"placebo p-values rank among {len(placebo_ratio)} control regions: the smallest attainable is "

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import ConvergenceWarning, PanelError, SpecificationError, show_rows
+from ..errors import ConvergenceWarning, PanelError, SpecificationError, check_alpha, show_rows
 from ..panel import RegionPanel
 from ..panel.flows import FlowTable
 from ..results import EstimationResult, coefficient_table
@@ -103,10 +103,13 @@ def gravity_data(flows: FlowTable, panel: RegionPanel, distances: pd.DataFrame |
         from ..datasets import region_distances
 
         distances = region_distances(flows.boundaries if flows.boundaries is not None else 2022)
+    if not isinstance(distances, pd.DataFrame):
+        raise SpecificationError(f"distances is a {type(distances).__name__}, not a DataFrame. Fix: pass a DataFrame "
+                                 "with columns origin, destination, distance_km (or None for the bundled distances).")
     missing_cols = {"origin", "destination", "distance_km"} - set(distances.columns)
     if missing_cols:
-        raise SpecificationError(f"distances lack column(s) {sorted(missing_cols)}; they need origin, destination, "
-                                 "distance_km.")
+        raise SpecificationError(f"distances lack column(s) {sorted(missing_cols)}. Fix: give a DataFrame with "
+                                 "columns origin, destination, distance_km.")
     distance = rows.merge(distances[["origin", "destination", "distance_km"]], on=["origin", "destination"],
                           how="left")["distance_km"].to_numpy(float)
     no_distance = ~np.isfinite(distance) | (distance <= 0)
@@ -194,7 +197,11 @@ def gravity_model(
         raise SpecificationError(f"fixed_effects={fixed_effects!r}; use one of {list(FIXED_EFFECTS)}.")
     if cluster not in CLUSTERS:
         raise SpecificationError(f"cluster={cluster!r}; use one of {list(CLUSTERS)}.")
+    check_alpha(alpha)
     absorbed, terms = FIXED_EFFECTS[fixed_effects]
+    if not isinstance(flows, (pd.DataFrame, FlowTable)):
+        raise SpecificationError(f"flows is a {type(flows).__name__}; pass a FlowTable (kz.read_flows or "
+                                 "kz.load_migration_flows) with a panel, or the DataFrame kz.gravity_data returns.")
     if isinstance(flows, pd.DataFrame):
         needed = {"origin", "destination", "pair", "year", "flow", *terms}
         if needed - set(flows.columns):
@@ -206,6 +213,7 @@ def gravity_model(
             raise SpecificationError("gravity_model(flows, panel): pass the region panel with grp_per_capita and "
                                      "population (e.g. kz.load_kazakhstan(boundaries=flows.boundaries)).")
         rows = gravity_data(flows, panel, distances)
+    _check_rows(rows, terms)
     engine, n_groups = _engine_frame(rows, terms, absorbed, cluster)
     formula = f"flow ~ {' + '.join(terms)} | {absorbed}"
     # IRLS to a relative deviance change of 1e-12 (pyfixest: 1e-8) and fixed effects demeaned to
@@ -264,6 +272,27 @@ def gravity_model(
         fixed_effects=tuple(absorbed.replace(" ", "").split("+")), caveats=tuple(caveats),
         pairs=rows,
     )
+
+
+def _check_rows(rows: pd.DataFrame, terms: tuple[str, ...]) -> None:
+    """PPML needs one row per pair-year, finite regressors and flows that are finite, >= 0 and not all zero."""
+    where = ["origin", "destination", "year"]
+    repeated = rows.duplicated(where, keep=False)
+    if repeated.any():
+        raise SpecificationError(f"{int(repeated.sum())} row(s) repeat an origin-destination-year (duplicates):\n"
+                                 f"{show_rows(rows.loc[repeated, [*where, 'flow']])}\n"
+                                 "Fix: keep one row per pair and year (sum or correct the duplicates).")
+    for column in ("flow", *terms):
+        values = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
+        bad = ~np.isfinite(values) | ((values < 0) if column == "flow" else False)
+        if bad.any():
+            what = "missing, non-numeric, infinite or negative" if column == "flow" else "missing or not finite"
+            raise SpecificationError(f"column {column!r} is {what} in {int(bad.sum())} row(s):\n"
+                                     f"{show_rows(rows.loc[bad, [*where, column]])}\n"
+                                     "Fix: correct or remove those rows (flows are counts >= 0).")
+    if not (rows["flow"].to_numpy(float) > 0).any():
+        raise SpecificationError("column 'flow' is zero in every row: a PPML gravity model has nothing to fit. "
+                                 "Fix: check the flows (the wrong column, or a year with no data).")
 
 
 def _engine_frame(rows: pd.DataFrame, terms: tuple[str, ...], absorbed: str,

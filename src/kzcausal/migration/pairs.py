@@ -24,10 +24,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import PanelError, RegionNameError, SpecificationError, show_rows
+from ..errors import PanelError, RegionNameError, SpecificationError, check_alpha, show_rows
 from ..panel.flows import FlowTable
 from ..panel.regions import closest_regions
-from ..results import COLUMNS, EstimationResult, coefficient_table
+from ..results import COLUMNS, EstimationResult, axes_for, coefficient_table
 from .gravity import small_sample
 
 __all__ = ["pair_did", "PairDIDResult", "SENDING", "RECEIVING", "NEITHER"]
@@ -64,10 +64,7 @@ class PairDIDResult(EstimationResult):
 
     def plot(self, ax=None):
         """Year-by-year coefficients of sending -> receiving pairs (reference year marked); returns the Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
+        ax = axes_for(ax, (7, 3.5))
         table = self.by_year
         years = table.index.to_numpy(int)
         ax.axhline(0, color="0.5", lw=0.8)
@@ -128,6 +125,7 @@ def pair_did(
         raise SpecificationError(f"method={method!r}; use 'ppml' or 'ols'.")
     if cluster not in ("origin+destination", "pair", "origin", "destination"):
         raise SpecificationError(f"cluster={cluster!r}; use 'origin+destination', 'pair', 'origin' or 'destination'.")
+    check_alpha(alpha)
     if isinstance(post_from, bool) or not isinstance(post_from, (int, np.integer)):
         raise SpecificationError(f"post_from={post_from!r}; give the programme's first year as an integer (2014).")
     regions = flows.regions
@@ -142,11 +140,12 @@ def pair_did(
             raise RegionNameError(f"{name}: {hints} not among the flows' regions {regions}. Fix: use those names "
                                   "(after harmonization, merged regions carry their parent's name).")
         if not given:
-            raise SpecificationError(f"{name} is empty; name at least one region.")
+            raise SpecificationError(f"{name} is empty. Fix: name at least one region.")
         groups[name] = given
     both = sorted(set(groups["sending"]) & set(groups["receiving"]))
     if both:
-        raise SpecificationError(f"{both} are both sending and receiving; the groups must be disjoint.")
+        raise SpecificationError(f"{both} are both sending and receiving; the groups must be disjoint. Fix: put "
+                                 "each region in one group only.")
     years = flows.years
     pre = [y for y in years if y < post_from]
     post = [y for y in years if y >= post_from]
@@ -218,7 +217,8 @@ def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, 
         caveats.append(f"{len(rows) - int(fit._N)} row(s) dropped by pyfixest (pairs whose flows are all zero)")
     spec = {"estimator": "pair_did", "outcome": outcome, "post_from": post_from, "reference_year": reference,
             "method": method, "cluster": cluster, "alpha": alpha, "years": years,
-            "sending": labels.index[labels == SENDING].tolist(), "receiving": labels.index[labels == RECEIVING].tolist(),
+            "sending": labels.index[labels == SENDING].tolist(),
+            "receiving": labels.index[labels == RECEIVING].tolist(),
             "settings": {"post_from": post_from, "method": method, "cluster": cluster, "alpha": alpha}}
     name = "PPML" if method == "ppml" else "log-linear OLS"
     return PairDIDResult(

@@ -113,7 +113,8 @@ class RegionPanel:
         """Raise :class:`SpecificationError` naming any of ``variables`` the panel lacks."""
         absent = [v for v in variables if v not in self.variables]
         if absent:
-            raise SpecificationError(f"{role}(s) {absent} not in the panel; its variables: {self.variables}.")
+            raise SpecificationError(f"{role}(s) {absent} not in the panel; its variables: {self.variables}. "
+                                     "Fix: use one of these names (case-sensitive).")
 
     def __getitem__(self, variable: str) -> pd.Series:
         """One variable as a Series indexed by (region, year)."""

@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..errors import DataFileError, PanelError, SpecificationError, show_rows
 
-__all__ = ["load_table", "check_fits_in_memory", "available_memory", "parse_numbers", "is_year_label", "percent_cells", "MISSING_TOKENS", "DECIMAL_MARKS"]
+__all__ = ["load_table", "check_fits_in_memory", "available_memory", "parse_numbers", "is_year_label", "percent_cells",
+           "MISSING_TOKENS", "DECIMAL_MARKS"]
 
 # Cells that mean "no value" in BNS tables, in papers and in text written by other software
 # (``str(None)``, ``str(pd.NA)``, Excel's ``#N/A``).

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError
+from ..errors import SpecificationError, check_count
 
 __all__ = ["regression_table", "RegressionTable"]
 
@@ -124,14 +124,16 @@ def regression_table(
     terms
         Terms to show, in order (default: every term, in order of first appearance).
     """
+    check_count(digits, "digits", minimum=0, cap=12)
     named = dict(results) if isinstance(results, Mapping) else {f"({i + 1})": r for i, r in enumerate(results)}
     if not named:
         raise SpecificationError("regression_table needs at least one result.")
     for name, result in named.items():
         table = getattr(result, "table", None)
         if not isinstance(table, pd.DataFrame) or not {"estimate", "std_error"} <= set(table.columns):
-            raise SpecificationError(f"model {name!r} ({type(result).__name__}) has no coefficient table with "
-                                     "estimate and std_error columns.")
+            raise SpecificationError(f"model {name!r} is a {type(result).__name__}, not an estimator's result (it "
+                                     "has no coefficient table with estimate and std_error columns). Fix: pass the "
+                                     "results returned by kz.did_2x2, kz.twfe, kz.staggered_did, kz.event_study, ...")
     order: list[str] = []
     for result in named.values():
         order += [str(t) for t in result.table.index if str(t) not in order]
