@@ -17,14 +17,17 @@ index divided by their within-region standard deviations, time centred and scale
 weakly informative priors (``DEFAULT_PRIORS``); elasticities are reported on the natural scale.
 The log likelihood is stored on the outcome's own scale (the change-of-variables term added),
 so that PSIS-LOO compares linear and log-log models of the same GRP.
+
+Speed: the data, the prior scales and the scale back to elasticities are ``pm.Data``, so every
+model of the same shape is one computation; with ``sampler="auto"`` (nutpie where installed) it
+is compiled once per process and kept on disk (:mod:`kzcausal.bayes.sampling`). The prior draws,
+the predictive draws and the pointwise log likelihood come from the model's closed form in NumPy
+(``_prior_draws``, ``_log_likelihood``; checked against PyMC's own in the tests) instead of three
+more PyMC compilations, and the diagnostics are vectorized (:mod:`kzcausal.bayes.convergence`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import logging
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +39,8 @@ import xarray as xr
 
 from ..errors import ConvergenceWarning, KzCausalWarning, SpecificationError, show_rows
 from ..panel import RegionPanel
+from .convergence import ESS_MIN, RHAT_MAX, convergence_diagnostics
+from .sampling import check_sampler, sample_nuts
 
 __all__ = ["hierarchical_elasticity", "ElasticityResult", "compare_models", "prior_sensitivity",
            "DEFAULT_PRIORS", "convergence_diagnostics"]
@@ -50,8 +55,6 @@ __all__ = ["hierarchical_elasticity", "ElasticityResult", "compare_models", "pri
 DEFAULT_PRIORS: Mapping[str, float] = {"mu_beta": 1.0, "tau_beta": 1.0, "intercept": 1.0, "trend": 2.5,
                                        "year": 1.0, "sigma": 1.0, "nu": 0.1}
 
-SAMPLER_PACKAGES = {"pymc": None, "nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
-RHAT_MAX, ESS_MIN = 1.01, 400
 
 
 # ------------------------------------------------------------------ data
@@ -140,49 +143,150 @@ def _priors(priors: Mapping[str, float] | None) -> dict[str, float]:
 
 # ------------------------------------------------------------------ model
 def _build_model(design: _Design, time: str, likelihood: str, priors: Mapping[str, float]):
+    """The PyMC model. Data, prior scales and the scale back to elasticities are ``pm.Data`` (the
+    scales in one vector: each shared variable costs numba compilation time), so models of the
+    same shape are one computation and share one compilation (``sampling.compiled_for_nutpie``)."""
     import pymc as pm
 
     d = design.data
-    region_idx = pd.Categorical(d["region"], categories=design.regions).codes
-    year_idx = pd.Categorical(d["year"], categories=design.years).codes
     to_natural = design.y_scale / design.x_scale
+    fixed = priors.get("tau_beta_fixed")
+    constants = {"to_natural": to_natural, **{k: v for k, v in priors.items() if k != "tau_beta_fixed"},
+                 "tau_beta_fixed_std": 0.0 if fixed is None else fixed / to_natural}     # 0: not used
     coords = {"region": design.regions, "year": design.years, "obs": np.arange(len(d))}
     with pm.Model(coords=coords) as model:
         x = pm.Data("x", d["x"].to_numpy(), dims="obs")
         y_obs = pm.Data("y_obs", d["y"].to_numpy(), dims="obs")
-        mu_std = pm.Normal("mu_beta_std", 0.0, priors["mu_beta"])
-        fixed = priors.get("tau_beta_fixed")
+        region = pm.Data("region_index", pd.Categorical(d["region"], categories=design.regions).codes.astype(np.int64),
+                         dims="obs")
+        packed = pm.Data("scales", np.array(list(constants.values()), dtype=float))
+        scale = {name: packed[i] for i, name in enumerate(constants)}
+        natural = scale["to_natural"]
+        mu_std = pm.Normal("mu_beta_std", 0.0, scale["mu_beta"])
+        if fixed is not None:
+            tau_std = pm.Deterministic("tau_beta_std", scale["tau_beta_fixed_std"])
         if fixed is not None and fixed / to_natural > priors["mu_beta"]:
             # a fixed spread wider than mu's prior: the data pin each beta_r, so sample it centred
             # (non-centred, beta_r - mu would be a narrow ridge along mu)
-            tau_std = pm.Deterministic("tau_beta_std", pm.math.constant(fixed / to_natural))
-            beta_std = pm.Normal("beta_std", mu_std, fixed / to_natural, dims="region")
+            beta_std = pm.Normal("beta_std", mu_std, tau_std, dims="region")
         else:
-            if fixed is not None:
-                tau_std = pm.Deterministic("tau_beta_std", pm.math.constant(fixed / to_natural))
-            else:
-                tau_std = pm.HalfNormal("tau_beta_std", priors["tau_beta"])
+            if fixed is None:
+                tau_std = pm.HalfNormal("tau_beta_std", scale["tau_beta"])
             z = pm.Normal("z_beta", 0.0, 1.0, dims="region")
             beta_std = pm.Deterministic("beta_std", mu_std + tau_std * z, dims="region")
-        intercept = pm.Normal("intercept", 0.0, priors["intercept"], dims="region")
-        mean = intercept[region_idx] + beta_std[region_idx] * x
+        intercept = pm.Normal("intercept", 0.0, scale["intercept"], dims="region")
+        mean = intercept[region] + beta_std[region] * x
         if time == "region_trend":
-            trend = pm.Normal("trend", 0.0, priors["trend"], dims="region")
-            mean = mean + trend[region_idx] * d["t"].to_numpy()
+            t = pm.Data("t", d["t"].to_numpy(), dims="obs")
+            trend = pm.Normal("trend", 0.0, scale["trend"], dims="region")
+            mean = mean + trend[region] * t
         else:
-            year_sd = pm.HalfNormal("year_sd", priors["year"])
+            year = pm.Data("year_index", pd.Categorical(d["year"], categories=design.years).codes.astype(np.int64),
+                           dims="obs")
+            year_sd = pm.HalfNormal("year_sd", scale["year"])
             year_effect = pm.ZeroSumNormal("year_effect", sigma=year_sd, dims="year")
-            mean = mean + year_effect[year_idx]
-        sigma = pm.HalfNormal("sigma", priors["sigma"])
+            mean = mean + year_effect[year]
+        sigma = pm.HalfNormal("sigma", scale["sigma"])
         if likelihood == "student_t":
-            nu = pm.Gamma("nu", alpha=2.0, beta=priors["nu"])
+            nu = pm.Gamma("nu", alpha=2.0, beta=scale["nu"])
             pm.StudentT("y", nu=nu, mu=mean, sigma=sigma, observed=y_obs, dims="obs")
         else:
             pm.Normal("y", mu=mean, sigma=sigma, observed=y_obs, dims="obs")
-        pm.Deterministic("elasticity", beta_std * to_natural, dims="region")
-        pm.Deterministic("mu_beta", mu_std * to_natural)
-        pm.Deterministic("tau_beta", tau_std * to_natural)
+        pm.Deterministic("elasticity", beta_std * natural, dims="region")
+        pm.Deterministic("mu_beta", mu_std * natural)
+        pm.Deterministic("tau_beta", tau_std * natural)
     return model
+
+
+def _mean(draws: Mapping[str, np.ndarray], design: _Design, time: str) -> np.ndarray:
+    """Means of ``y`` (sample x obs) on the standardized scale from parameter draws (sample x ...)."""
+    d = design.data
+    region = pd.Categorical(d["region"], categories=design.regions).codes
+    mean = draws["intercept"][:, region] + draws["beta_std"][:, region] * d["x"].to_numpy()
+    if time == "region_trend":
+        return mean + draws["trend"][:, region] * d["t"].to_numpy()
+    return mean + draws["year_effect"][:, pd.Categorical(d["year"], categories=design.years).codes]
+
+
+def _prior_draws(design: _Design, time: str, likelihood: str, priors: Mapping[str, float], n: int,
+                 rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``n`` draws of the parameters from the prior (the model's own distributions, in NumPy) and
+    of ``y`` from the prior predictive (sample x obs)."""
+    n_regions, to_natural = len(design.regions), design.y_scale / design.x_scale
+    p = priors
+    draws = {"mu_beta_std": rng.normal(0.0, p["mu_beta"], n)}
+    fixed = p.get("tau_beta_fixed")
+    draws["tau_beta_std"] = (np.full(n, fixed / to_natural) if fixed is not None
+                             else np.abs(rng.normal(0.0, p["tau_beta"], n)))
+    z = rng.normal(0.0, 1.0, (n, n_regions))
+    if not (fixed is not None and fixed / to_natural > p["mu_beta"]):
+        draws["z_beta"] = z
+    draws["beta_std"] = draws["mu_beta_std"][:, None] + draws["tau_beta_std"][:, None] * z
+    draws["intercept"] = rng.normal(0.0, p["intercept"], (n, n_regions))
+    if time == "region_trend":
+        draws["trend"] = rng.normal(0.0, p["trend"], (n, n_regions))
+    else:
+        draws["year_sd"] = np.abs(rng.normal(0.0, p["year"], n))
+        e = rng.normal(0.0, 1.0, (n, len(design.years)))
+        draws["year_effect"] = draws["year_sd"][:, None] * (e - e.mean(axis=1, keepdims=True))
+    draws["sigma"] = np.abs(rng.normal(0.0, p["sigma"], n))
+    if likelihood == "student_t":
+        draws["nu"] = rng.gamma(2.0, 1.0 / p["nu"], n)
+    draws["elasticity"] = draws["beta_std"] * to_natural
+    draws["mu_beta"] = draws["mu_beta_std"] * to_natural
+    draws["tau_beta"] = draws["tau_beta_std"] * to_natural
+    return draws, _simulate_y(draws, design, time, likelihood, rng)
+
+
+def _simulate_y(draws, design: _Design, time: str, likelihood: str, rng: np.random.Generator) -> np.ndarray:
+    mean = _mean(draws, design, time)
+    noise = (rng.standard_t(draws["nu"][:, None], mean.shape) if likelihood == "student_t"
+             else rng.standard_normal(mean.shape))
+    return mean + draws["sigma"][:, None] * noise
+
+
+def _log_likelihood(draws, design: _Design, time: str, likelihood: str) -> np.ndarray:
+    """Pointwise log density of the observed ``y`` (sample x obs), standardized scale."""
+    from scipy import special
+
+    sigma = draws["sigma"][:, None]
+    z = (design.data["y"].to_numpy() - _mean(draws, design, time)) / sigma
+    if likelihood == "student_t":
+        nu = draws["nu"][:, None]
+        return (special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(np.pi * nu) - np.log(sigma)
+                - (nu + 1) / 2 * np.log1p(z**2 / nu))
+    return -0.5 * z**2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+
+
+def _add_predictive(idata, design: _Design, time: str, likelihood: str, priors: Mapping[str, float],
+                    seeds: Sequence[int]) -> None:
+    """Prior (500 draws), prior and posterior predictive and the pointwise log likelihood of ``y``,
+    computed from the model's closed form (``_prior_draws``, ``_log_likelihood``), not recompiled."""
+    posterior = idata.posterior
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    prior, prior_y = _prior_draws(design, time, likelihood, priors, 500, np.random.default_rng(seeds[0]))
+    flat = {name: posterior[name].values.reshape(chains * draws, *posterior[name].shape[2:])
+            for name in ("intercept", "beta_std", "trend", "year_effect", "sigma", "nu") if name in posterior}
+    predicted = _simulate_y(flat, design, time, likelihood, np.random.default_rng(seeds[1]))
+    log_lik = _log_likelihood(flat, design, time, likelihood)
+    sampled = (posterior["chain"].values, posterior["draw"].values)
+    prior_draws = ([0], np.arange(500))
+    idata.add_groups({
+        "prior": _dataset({k: v[None] for k, v in prior.items()}, *prior_draws, design),
+        "prior_predictive": _dataset({"y": prior_y[None]}, *prior_draws, design),
+        "posterior_predictive": _dataset({"y": predicted.reshape(chains, draws, -1)}, *sampled, design),
+        "log_likelihood": _dataset({"y": log_lik.reshape(chains, draws, -1)}, *sampled, design)})
+
+
+_DIMS = {"z_beta": ("region",), "beta_std": ("region",), "intercept": ("region",), "trend": ("region",),
+         "year_effect": ("year",), "elasticity": ("region",), "y": ("obs",)}
+
+
+def _dataset(variables: Mapping[str, np.ndarray], chain, draw, design: _Design) -> xr.Dataset:
+    labels = {"region": design.regions, "year": design.years, "obs": np.arange(len(design.data))}
+    used = {d for name in variables for d in _DIMS.get(name, ())}
+    return xr.Dataset({name: (("chain", "draw", *_DIMS.get(name, ())), value) for name, value in variables.items()},
+                      coords={"chain": chain, "draw": draw, **{d: labels[d] for d in used}})
 
 
 # ------------------------------------------------------------------ result
@@ -347,7 +451,7 @@ def hierarchical_elasticity(
     likelihood: Literal["normal", "student_t"] = "normal",
     priors: Mapping[str, float] | None = None,
     regions: Sequence[str] | None = None,
-    sampler: Literal["pymc", "nutpie", "numpyro", "blackjax"] = "pymc",
+    sampler: Literal["auto", "pymc", "nutpie", "numpyro", "blackjax"] = "auto",
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -375,9 +479,11 @@ def hierarchical_elasticity(
     regions
         Restrict to these regions (an error if any has fewer than 3 usable years).
     sampler
-        NUTS implementation: PyMC's own or the optional ``nutpie``, ``numpyro``, ``blackjax``.
+        NUTS implementation: ``"auto"`` (nutpie where installed, else PyMC's own), ``"pymc"``,
+        ``"nutpie"``, ``"numpyro"`` or ``"blackjax"`` (see :mod:`kzcausal.bayes.sampling`). Models
+        of the same shape compile once per process; later fits only swap the data in.
     draws, tune, chains, target_accept, random_seed
-        Passed to ``pymc.sample``; the same seed gives identical draws.
+        NUTS settings; the same seed gives identical draws on the same machine.
     progress
         Show the sampler's progress bar.
 
@@ -391,15 +497,13 @@ def hierarchical_elasticity(
     Models*; Betancourt, M. & Girolami, M. (2015) on the non-centred parametrization;
     Vehtari, A., Gelman, A. & Gabry, J. (2017) on PSIS-LOO.
     """
-    import pymc as pm
-
     if form not in ("log-log", "linear"):
         raise SpecificationError(f"form must be 'log-log' or 'linear'; got {form!r}.")
     if time not in ("region_trend", "year_effects"):
         raise SpecificationError(f"time must be 'region_trend' or 'year_effects'; got {time!r}.")
     if likelihood not in ("normal", "student_t"):
         raise SpecificationError(f"likelihood must be 'normal' or 'student_t'; got {likelihood!r}.")
-    _check_sampler(sampler)
+    sampler = check_sampler(sampler)
     if draws < 1 or tune < 0 or chains < 1:
         raise SpecificationError(f"draws >= 1, tune >= 0 and chains >= 1 are needed; got {draws}, {tune}, {chains}.")
     prior_scales = _priors(priors)
@@ -408,10 +512,7 @@ def hierarchical_elasticity(
     seeds = np.random.default_rng(random_seed).integers(0, 2**31 - 1, size=3)
     idata = sample_nuts(model, sampler, draws=draws, tune=tune, chains=chains, target_accept=target_accept,
                         random_seed=int(seeds[0]), progress=progress)
-    with model, quiet_pymc(not progress):
-        idata.extend(pm.sample_prior_predictive(draws=500, random_seed=int(seeds[1])))
-        idata.extend(pm.sample_posterior_predictive(idata, random_seed=int(seeds[2]), progressbar=False))
-        pm.compute_log_likelihood(idata, progressbar=False)
+    _add_predictive(idata, design, time, likelihood, prior_scales, [int(seeds[1]), int(seeds[2])])
     _to_outcome_scale(idata, design, form, outcome)
     diagnostics, divergences, depth_hits = convergence_diagnostics(idata)
     spec = dict(outcome=outcome, index=index, form=form, time=time, likelihood=likelihood, priors=prior_scales,
@@ -426,51 +527,13 @@ def hierarchical_elasticity(
     return result
 
 
-@contextlib.contextmanager
-def quiet_pymc(quiet: bool):
-    """Silence PyMC's progress logging (``progress=False``); warnings still come through kzcausal."""
-    logger = logging.getLogger("pymc")
-    level = logger.level
-    if quiet:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def sample_nuts(model, sampler: str, *, draws: int, tune: int, chains: int, target_accept: float, random_seed: int,
-                progress: bool):
-    """``pymc.sample`` with the chosen NUTS implementation, chains on the available cores, PyMC's own
-    convergence messages off (kzcausal's ``convergence_diagnostics`` replace them)."""
-    import pymc as pm
-
-    kwargs = dict(draws=draws, tune=tune, chains=chains, cores=min(chains, os.cpu_count() or 1),
-                  random_seed=random_seed, progressbar=progress, target_accept=target_accept,
-                  compute_convergence_checks=False)
-    if sampler != "pymc":
-        kwargs["nuts_sampler"] = sampler
-    with model, quiet_pymc(not progress), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")     # speed, not results
-        return pm.sample(**kwargs)
-
-
-def _check_sampler(sampler: str) -> None:
-    if sampler not in SAMPLER_PACKAGES:
-        raise SpecificationError(f"sampler must be one of {list(SAMPLER_PACKAGES)}; got {sampler!r}.")
-    package = SAMPLER_PACKAGES[sampler]
-    if package and importlib.util.find_spec(package) is None:
-        raise SpecificationError(f"sampler {sampler!r} needs the {package} package, which is not installed: "
-                                 f'pip install "kzcausal[{sampler}]" (or pip install {package}).')
-
-
 def _to_outcome_scale(idata, design: _Design, form: str, outcome: str) -> None:
     """Label observations by region and year; add the outcome-scale predictive and log likelihood."""
     d = design.data
     coords = {"region": ("obs", d["region"].to_numpy()), "year": ("obs", d["year"].to_numpy())}
     for group in ("posterior_predictive", "prior_predictive", "observed_data", "log_likelihood"):
         if group in idata.groups():
-            idata[group] = idata[group].assign_coords(coords)
+            setattr(idata, group, idata[group].assign_coords(coords))
     if form == "log-log":
         centre = np.log(d[outcome]) - d["y"] * design.y_scale       # region mean of log outcome
         def back(y):
@@ -502,28 +565,6 @@ def _least_squares(design: _Design, time: str) -> pd.Series:
     coef, *_ = np.linalg.lstsq(np.hstack(blocks), d["y"].to_numpy(), rcond=None)
     slopes = coef[len(design.regions):2 * len(design.regions)]
     return pd.Series(slopes * design.y_scale / design.x_scale, index=design.regions, name="least_squares")
-
-
-def convergence_diagnostics(idata, var_names: Sequence[str] | None = None) -> tuple[pd.DataFrame, int, int]:
-    """r_hat, bulk and tail ESS for each parameter, plus divergences and tree-depth hits.
-
-    ``ok`` is False where r_hat > 1.01 or either ESS < 400 (Vehtari et al. 2021).
-    """
-    import arviz as az
-
-    posterior = idata.posterior
-    # constants (a fixed tau_beta) have no sampling diagnostics
-    names = var_names or [v for v in posterior.data_vars if float(posterior[v].std()) > 0]
-    table = az.summary(idata, var_names=list(names), kind="diagnostics")[["r_hat", "ess_bulk", "ess_tail"]]
-    chains = posterior.sizes["chain"]
-    # r_hat is undefined with one chain: judge only the ESS then
-    rhat_ok = (table["r_hat"] <= RHAT_MAX) | (chains < 2) | table["r_hat"].isna()
-    table["ok"] = rhat_ok & (table["ess_bulk"] >= ESS_MIN) & (table["ess_tail"] >= ESS_MIN)
-    stats = idata.sample_stats
-    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    depth_name = next((n for n in ("reached_max_treedepth", "maxdepth_reached", "tree_depth_hit") if n in stats), None)
-    depth_hits = int(stats[depth_name].sum()) if depth_name else 0
-    return table, divergences, depth_hits
 
 
 def _warn_if_not_converged(result: ElasticityResult) -> None:

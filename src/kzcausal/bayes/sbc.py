@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,8 @@ from scipy import stats
 
 from ..panel import RegionPanel
 from ..errors import SpecificationError
-from .hierarchical import _build_model, _check_sampler, _design, _priors
+from .hierarchical import _build_model, _design, _prior_draws, _priors
+from .sampling import check_sampler, sample_nuts
 
 __all__ = ["simulation_based_calibration", "SBCResult"]
 
@@ -80,7 +81,7 @@ def simulation_based_calibration(
     chains: int = 2,
     thin: int = 5,
     bins: int = 10,
-    sampler: str = "pymc",
+    sampler: str = "auto",
     random_seed: int | None = None,
     progress: bool = True,
 ) -> SBCResult:
@@ -89,49 +90,75 @@ def simulation_based_calibration(
     The design (regions, years, the standardized index and time) comes from ``panel``; the
     outcome is simulated from the model's prior predictive, so the panel's outcome is not
     used. Posterior draws are thinned by ``thin`` to reduce autocorrelation, giving ranks in
-    ``0..chains * draws / thin``. With ``sampler="nutpie"`` the model is compiled once and
-    each fit only swaps the simulated outcome (about 0.2 s a fit instead of several).
+    ``0..chains * draws / thin``.
+
+    The fits are independent tasks of :func:`kzcausal.parallel.map_tasks`: serial by default, on
+    a Dask cluster after ``kz.config(backend="dask")``. Each fit's sampler seed comes from its own
+    ``SeedSequence`` child of ``random_seed``, so the same seed gives the same ranks whatever the
+    backend and the number of workers. With nutpie (``sampler="auto"`` where it is installed) the
+    model is compiled once per process and each later fit only swaps the simulated outcome in
+    (``kzcausal.bayes.sampling``); ``progress=False`` silences the progress bar.
 
     References
     ----------
     Talts, S., Betancourt, M., Simpson, D., Vehtari, A. & Gelman, A. (2018), "Validating
     Bayesian inference algorithms with simulation-based calibration", arXiv:1804.06788.
     """
-    import pymc as pm
-    from tqdm.auto import tqdm
+    from ..parallel import map_tasks
 
-    design = _design(panel, outcome, index, form, None)
-    model = _build_model(design, time, likelihood, _priors(priors))
-    rng = np.random.default_rng(random_seed)
-    with model:
-        prior = pm.sample_prior_predictive(draws=n_fits, random_seed=int(rng.integers(2**31 - 1)))
-    truth = {name: prior.prior[f"{name}_std"].values.ravel() for name in ("mu_beta", "tau_beta")}
-    simulated = prior.prior_predictive["y"].values.reshape(n_fits, -1)
-    _check_sampler(sampler)
+    sampler = check_sampler(sampler)
     if sampler not in ("pymc", "nutpie"):
         raise SpecificationError(f"simulation-based calibration runs with sampler 'pymc' or 'nutpie'; got {sampler!r}.")
-    if sampler == "nutpie":
-        import nutpie
-
-        compiled = nutpie.compile_pymc_model(model)
-    else:
-        with model:
-            step = pm.NUTS(target_accept=0.9)              # compiled once; each fit re-tunes it
-    ranks = []
-    for i in tqdm(range(n_fits), desc="simulation-based calibration", disable=not progress):
-        seed = int(rng.integers(2**31 - 1))
-        if sampler == "nutpie":
-            posterior = nutpie.sample(compiled.with_data(y_obs=simulated[i]), draws=draws, tune=tune, chains=chains,
-                                      seed=seed, progress_bar=False).posterior
-        else:
-            with model, warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pm.set_data({"y_obs": simulated[i]})
-                posterior = pm.sample(draws=draws, tune=tune, chains=chains, cores=1, step=step, progressbar=False,
-                                      random_seed=seed, compute_convergence_checks=False).posterior
-        ranks.append({name: int((posterior[f"{name}_std"].values[:, ::thin].ravel() < truth[name][i]).sum())
-                      for name in truth})
+    if n_fits < 1 or draws < 1 or tune < 0 or chains < 1 or thin < 1 or bins < 1:
+        raise SpecificationError(f"n_fits, draws, chains, thin and bins >= 1 and tune >= 0 are needed; got n_fits="
+                                 f"{n_fits}, draws={draws}, tune={tune}, chains={chains}, thin={thin}, bins={bins}.")
+    design = _design(panel, outcome, index, form, None)
+    prior_scales = _priors(priors)
+    root = np.random.SeedSequence(random_seed)
+    prior_seed, fit_seeds = root.spawn(2)
+    # the prior and prior predictive from the model's closed form (checked against PyMC's own draws in
+    # tests/bayes/test_hierarchical.py), not PyMC's forward sampling, which compiles another function
+    prior, simulated = _prior_draws(design, time, likelihood, prior_scales, n_fits, np.random.default_rng(prior_seed))
+    settings = _Settings(design=design, time=time, likelihood=likelihood, priors=prior_scales, sampler=sampler,
+                         draws=draws, tune=tune, chains=chains, thin=thin)
+    tasks = [(settings, simulated[i], {name: float(prior[f"{name}_std"][i]) for name in PARAMETERS})
+             for i in range(n_fits)]
+    ranks = map_tasks(_rank_task, tasks, seed=fit_seeds, progress=progress, desc="simulation-based calibration")
     n_draws = chains * len(range(0, draws, thin))
-    return SBCResult(ranks=pd.DataFrame(ranks), n_draws=n_draws, bins=bins,
+    return SBCResult(ranks=pd.DataFrame(ranks, columns=list(PARAMETERS)), n_draws=n_draws, bins=bins,
                      spec=dict(n_fits=n_fits, form=form, time=time, likelihood=likelihood, draws=draws, tune=tune,
                                chains=chains, thin=thin, sampler=sampler, random_seed=random_seed))
+
+
+PARAMETERS = ("mu_beta", "tau_beta")
+
+
+@dataclass(frozen=True, eq=False)
+class _Settings:
+    """What every fit of one calibration shares (sent once per task; small)."""
+
+    design: object
+    time: str
+    likelihood: str
+    priors: Mapping[str, float]
+    sampler: str
+    draws: int
+    tune: int
+    chains: int
+    thin: int
+
+
+def _rank_task(task, seed: np.random.SeedSequence) -> dict[str, int]:
+    """One fit of the model to one simulated outcome: the rank of each true parameter among the
+    thinned posterior draws. The model is rebuilt here (cheap) so that the task carries only data;
+    ``sample_nuts`` re-uses the process's compiled model of the same shape."""
+    settings, y, truth = task
+    s = settings
+    design = replace(s.design, data=s.design.data.assign(y=y))
+    model = _build_model(design, s.time, s.likelihood, s.priors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        posterior = sample_nuts(model, s.sampler, draws=s.draws, tune=s.tune, chains=s.chains, target_accept=0.9,
+                                random_seed=int(seed.generate_state(1)[0] >> 1), progress=False).posterior
+    return {name: int((posterior[f"{name}_std"].values[:, ::s.thin].ravel() < truth[name]).sum())
+            for name in PARAMETERS}

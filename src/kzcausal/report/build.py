@@ -631,7 +631,7 @@ def _migration_sections(run: _Run, random_seed: int) -> None:
         from ..bayes import bayesian_gravity as fit_gravity
 
         flows = res["flows"].select(years=[y for y in MIGRATION_YEARS if y >= 2015])
-        res["gravity_bayes"] = fit = fit_gravity(flows, res["panel_2021"], draws=500, tune=500, chains=2,
+        res["gravity_bayes"] = fit = fit_gravity(flows, res["panel_2021"], draws=500, tune=500, chains=4,
                                                  random_seed=random_seed, progress=not run.quiet)
         sec.html.append(_pre(fit.summary()))
         sec.figures.append(_figure(fit.plot()))
