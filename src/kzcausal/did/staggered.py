@@ -131,8 +131,7 @@ def staggered_did(
     """
     if method not in _METHOD_NAMES:
         raise SpecificationError(f"method={method!r}; use 'reg', 'ipw' or 'dr'.")
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise SpecificationError(f"n_boot={n_boot!r}; use 0 (analytic) or a positive number of draws.")
+    n_boot = check_count(n_boot, "n_boot", minimum=0, fix="0 for analytic errors, or a number of draws")
     if base_period not in ("varying", "universal"):
         raise SpecificationError(f"base_period={base_period!r}; use 'varying' or 'universal'.")
     alpha, random_seed = check_alpha(alpha), check_seed(random_seed)

@@ -158,10 +158,6 @@ def _resolve_seed(random_seed: int | None) -> int:
     return check_seed(random_seed)
 
 
-def _check_alpha(alpha: float) -> None:
-    check_alpha(alpha)
-
-
 # ====================================================================== Frank-Wolfe (SDID weights)
 # The weights are quadratic programs on the simplex, but R synthdid (and diff-diff, which ports
 # it) define them as a particular *iterate*: Frank-Wolfe with exact line search from uniform
@@ -664,11 +660,9 @@ def synthetic_did(
     check_flag(progress, "progress")  # the replications are one vectorised batch: nothing to report
     if variance not in ("placebo", "jackknife", "bootstrap"):
         raise SpecificationError(f"variance={variance!r}; use 'placebo', 'jackknife' or 'bootstrap'.")
-    if not isinstance(n_reps, (int, np.integer)) or isinstance(n_reps, bool) or n_reps < 2:
-        raise SpecificationError(f"n_reps={n_reps!r}; use at least 2 replications (R synthdid's default is 200).")
     check_count(n_reps, "n_reps", minimum=2, cap=MAX_REPS, unit_cost="one re-estimation of both sets of weights",
                 fix="R synthdid's default is 200")
-    _check_alpha(alpha)
+    check_alpha(alpha)
     rows, regions = _panel_rows(panel, outcome, treated, post_from)
     settings = _SDIDSettings(variance=variance, n_reps=int(n_reps),
                              seed=None if variance == "jackknife" else _resolve_seed(random_seed), alpha=alpha)
@@ -1031,7 +1025,7 @@ def synthetic_control(
     controls. JEL 59(2), 391-425. Cavallo, E., Galiani, S., Noy, I. & Pantano, J. (2013).
     Catastrophic natural disasters and economic growth. REStat 95(5), 1549-1561.
     """
-    _check_alpha(alpha)
+    check_alpha(alpha)
     check_flag(average, "average")
     predictors = tuple(check_names(predictors, "predictors", allow_empty=True))
     rows, regions = _panel_rows(panel, outcome, treated, post_from, extra=predictors)

@@ -21,7 +21,8 @@ from ..errors import (
     SpecificationError,
     show_rows,
 )
-from .io import MISSING_TOKENS, check_read_options, is_year_label, load_table, parse_numbers, percent_cells
+from .io import (MISSING_TOKENS, READ_MEMORY_FACTOR, check_fits_in_memory, check_read_options, is_year_label,
+                 load_table, parse_numbers, percent_cells)
 from .regions import BOUNDARY_CHANGES, canonical_region, closest_regions
 
 __all__ = ["RegionPanel", "read_panel", "COUNT_VARIABLES", "DERIVED_INDICATORS"]
@@ -702,8 +703,6 @@ def _is_dask_frame(source: object) -> bool:
 def _from_dask(frame, notes: list[str]) -> pd.DataFrame:
     """A Dask DataFrame's rows in memory, after checking that they fit (its partitions are sized first, one
     at a time): the estimators work on the panel's rows in memory."""
-    from .io import READ_MEMORY_FACTOR, check_fits_in_memory
-
     nbytes = float(frame.memory_usage(deep=True).sum().compute())
     check_fits_in_memory(READ_MEMORY_FACTOR / 2 * nbytes, f"the Dask DataFrame ({frame.npartitions} partition(s), "
                          f"{nbytes / 1024**3:.2f} GiB in memory)")
