@@ -187,6 +187,10 @@ class EstimationResult(_Table):
         Optional shortcuts for checks: see :class:`LinearDesign`; ``regression()`` builds the
         :class:`RegressionForm` of the effect (the WCR bootstrap); ``permuted(labels)`` gives
         the effect for each row of a (assignments x regions) matrix of cohort labels.
+    outcome_refitter
+        Optional shortcut for :meth:`refit_outcomes`: ``outcome_refitter(Y)`` gives the effect's
+        estimates and standard errors for every column of an outcome matrix ``Y`` (rows as
+        :attr:`data`) in one pass, equal to refitting column by column.
     """
 
     table: pd.DataFrame
@@ -205,6 +209,7 @@ class EstimationResult(_Table):
     linear: LinearDesign | None = field(default=None, repr=False)
     regression: Callable[[], RegressionForm] | None = field(default=None, repr=False)
     permuted: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    outcome_refitter: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         """Flag a degenerate effect (finite estimate, zero or undefined standard error) once, here."""
@@ -300,6 +305,36 @@ class EstimationResult(_Table):
             mapped = given.reindex(regions).fillna(np.inf)
             rows = rows.assign(cohort=rows["region"].map(mapped).to_numpy(float))
         return self.refitter(rows, outcome)
+
+    def refit_outcomes(self, outcomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The headline effect re-estimated with each column of ``outcomes`` as the outcome.
+
+        ``outcomes`` is (rows x k) with the rows of :attr:`data` in their order (a vector is one
+        column); the regions, years, cohorts and covariates stay as they are. Returns the k
+        estimates and k standard errors that ``refit`` would give column by column, in one pass
+        where the estimator has a shortcut (``outcome_refitter``: TWFE with clustered errors,
+        ATT(g,t) without covariates or bootstrap), else by refitting each column. Simulations
+        that redraw only the outcome (power, coverage) use it.
+        """
+        rows = self.rows()
+        values = np.asarray(outcomes, dtype=float)
+        values = values[:, None] if values.ndim == 1 else values
+        if values.ndim != 2 or values.shape[0] != len(rows):
+            raise SpecificationError(f"refit_outcomes: outcomes has shape {np.shape(outcomes)}; it needs one row per "
+                                     f"estimation row ({len(rows)}, in the order of result.data) and one column per "
+                                     "outcome.")
+        bad = np.flatnonzero(~np.isfinite(values).all(axis=0))
+        if len(bad):
+            raise SpecificationError(f"refit_outcomes: column(s) {bad[:10].tolist()} of outcomes hold NaN or inf. Fix: "
+                                     "pass finite outcomes for every estimation row.")
+        spread = np.ptp(values, axis=0) <= 1e-12 * np.maximum(1.0, np.abs(values).max(axis=0))
+        if spread.any():
+            raise SpecificationError(f"refit_outcomes: column(s) {np.flatnonzero(spread)[:10].tolist()} of outcomes are "
+                                     "constant, so there is no variation to estimate an effect from.")
+        if self.outcome_refitter is not None:
+            return self.outcome_refitter(values)
+        effects = [self.refit(rows.assign(**{self.outcome: column})).effect_table().iloc[0] for column in values.T]
+        return (np.array([e["estimate"] for e in effects], float), np.array([e["std_error"] for e in effects], float))
 
     # ------------------------------------------------------------- display
     def to_frame(self) -> pd.DataFrame:

@@ -14,7 +14,10 @@ itself (``result.refit``) on new outcomes, so no panel is re-read. When an estim
 shift-equivariant (adding ``tau`` to every treated post-period outcome moves its estimate by
 ``tau`` and leaves its standard error unchanged, as for TWFE, Callaway-Sant'Anna, imputation and
 synthetic estimators; verified on the first panel, not assumed), analytic power at any effect
-comes from one fit per panel, and the minimum detectable effect is found exactly.
+comes from one fit per panel, and the minimum detectable effect is found exactly. Where the
+estimator also re-estimates many outcomes at once (``result.refit_outcomes`` with a shortcut:
+TWFE with clustered errors, Callaway-Sant'Anna without covariates or bootstrap), all panels are
+fitted in one pass (about 0.1 ms a panel instead of 4-9 ms), with the same numbers.
 """
 
 from __future__ import annotations
@@ -276,12 +279,20 @@ def power_analysis(
         rows = base.rows()
         order = _align(rows, layout)
         shift = _shift_equivariant(base, rows, order, draw(first), treated_post, grid.max() or error.sigma)
-        one_panel = partial(_one_panel, base=base, rows=rows, order=order, draw=draw, treated_post=treated_post,
-                            grid=grid, inference=tuple(inference), shift=shift, n_draws=n_draws)
-        out = map_tasks(one_panel, range(n_sims), seed=np.random.SeedSequence(entropy), progress=progress,
-                        desc=f"power analysis: {name}")
-        stats = {inf: np.array([o["stats"][inf] for o in out]) for inf in inference}
-        estimates, errors, criticals = (np.array([o[key] for o in out]) for key in ("estimate", "se", "critical"))
+        if shift and set(inference) == {"analytic"} and base.outcome_refitter is not None:
+            # only the effect-0 estimate and error of each panel are needed: all panels in one pass
+            children = np.random.SeedSequence(entropy).spawn(n_sims)
+            estimates, errors = base.refit_outcomes(np.column_stack([draw(child)[order] for child in children]))
+            effect = base.effect_table().iloc[0]
+            criticals = np.full(n_sims, (effect["ci_high"] - effect["estimate"]) / effect["std_error"])
+            stats = {}
+        else:
+            one_panel = partial(_one_panel, base=base, rows=rows, order=order, draw=draw, treated_post=treated_post,
+                                grid=grid, inference=tuple(inference), shift=shift, n_draws=n_draws)
+            out = map_tasks(one_panel, range(n_sims), seed=np.random.SeedSequence(entropy), progress=progress,
+                            desc=f"power analysis: {name}")
+            stats = {inf: np.array([o["stats"][inf] for o in out]) for inf in inference}
+            estimates, errors, criticals = (np.array([o[key] for o in out]) for key in ("estimate", "se", "critical"))
         for inf in inference:
             if inf == "analytic" and shift:
                 # exact for every effect: estimate(tau) = estimate(0) + tau, same standard error

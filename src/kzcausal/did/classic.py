@@ -19,7 +19,7 @@ from ..errors import SpecificationError, check_alpha, check_flag, check_names, s
 from ..panel import RegionPanel
 from ..results import EstimationResult, LinearDesign, coefficient_table
 from .design import check_absorbing, check_outcome_varies, check_panel, few_cluster_notes, resolve_regions
-from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, within_ols
+from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, two_way_demean, within_ols
 
 __all__ = ["did_2x2", "twfe"]
 
@@ -276,10 +276,13 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
     n, k = len(rows), regressors.shape[1]
     g = scores.shape[0]
     terms = list(regressors.columns)
+    shortcut = None
     if cov == "cluster":
         factor, df = ssc_scale(ssc, n_obs=n, n_clusters=g, k=k,
                                fixed_effects=(rows["region"].nunique(), rows["year"].nunique()), nested=(True, False))
         vcov = pd.DataFrame(scores.T @ scores * factor, index=terms, columns=terms)
+        shortcut = partial(_twfe_outcomes, rows=rows[["region", "year"]], regressors=regressors.to_numpy(float),
+                           codes=pd.factorize(clusters.to_numpy())[0], n_clusters=g, factor=factor)
     else:
         from linearmodels.panel import PanelOLS
 
@@ -308,7 +311,22 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
         refitter=partial(_fit_twfe, treatment=treatment, covariates=covariates, cov=cov, ssc=ssc, alpha=alpha,
                          spec=spec),
         linear=LinearDesign("two_way", covariates=covariates),
+        outcome_refitter=shortcut,
     )
+
+
+def _twfe_outcomes(outcomes: np.ndarray, *, rows: pd.DataFrame, regressors: np.ndarray, codes: np.ndarray,
+                   n_clusters: int, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The treatment coefficient and its clustered standard error for each column of ``outcomes`` (the
+    same rows, regressors and clusters): :func:`within_ols` with every outcome demeaned at once."""
+    demeaned = two_way_demean(rows, np.column_stack([outcomes, regressors]))
+    y, X = demeaned[:, :outcomes.shape[1]], demeaned[:, outcomes.shape[1]:]
+    bread = np.linalg.inv(X.T @ X)
+    beta = bread @ (X.T @ y)
+    residuals = y - X @ beta
+    # the effect's cluster scores: row 0 of bread X_g' e_g = sum over the cluster of (X bread[:, 0]) * e
+    scores = cluster_sums((X @ bread[:, 0])[:, None] * residuals, codes, n_clusters)
+    return beta[0], np.sqrt(factor * np.einsum("gm,gm->m", scores, scores))
 
 
 def _first_on(frame: pd.DataFrame, treatment: str) -> np.ndarray:

@@ -221,9 +221,9 @@ def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapp
         cells, influence, units = _cells_conditional(frame, design, covariates, settings.method,
                                                      settings.base_period, cohorts)
         engine = f"kzcausal vectorized {_METHOD_NAMES[settings.method]}"
-        delta = None
+        delta = plan = None
     else:
-        cells, influence, units, delta = _cells_unconditional(frame, design, settings.base_period, cohorts)
+        cells, influence, units, delta, plan = _cells_unconditional(frame, design, settings.base_period, cohorts)
         engine = "kzcausal vectorized group means"
     n_years = len(design.years)  # the rows are balanced and sorted: each unit's first row is every n_years-th
     labels = (frame["cluster"] if "cluster" in frame else frame["region"]).iloc[::n_years].to_numpy()
@@ -240,7 +240,7 @@ def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapp
         caveats=tuple(notes), data=data,
         refitter=partial(_fit_attgt, settings=settings, spec=spec),
         cells=cells, influence=influence, unit_cohorts=units, unit_clusters=clusters,
-        cluster_labels=tuple(cluster_labels), settings=settings, design=design, delta=delta)
+        cluster_labels=tuple(cluster_labels), settings=settings, design=design, delta=delta, plan=plan)
     return base._finish()
 
 
@@ -392,19 +392,25 @@ class _Cells:
 
 
 def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: str, cohorts: np.ndarray
-                         ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+                         ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, _Cells]:
     """Every cell as a difference of group means of the unit-level changes, and its influence function
     ``n * w_i * (change_i - own group's mean)`` with ``w`` = 1/n_treated, -1/n_control or 0."""
     plan = _Cells(frame, design, base_period, cohorts)
     keep = (plan.n_control > 0) & (plan.n_treated > 0)
-    used = np.flatnonzero(keep)
+    att, influence, changes = _group_mean_cells(plan, np.flatnonzero(keep), plan.y)
+    return plan.table(att, keep), influence, cohorts, changes, plan
+
+
+def _group_mean_cells(plan: _Cells, used: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells ``used`` of the unit x year outcomes ``y``: ATT of every cell (NaN where not used), the
+    influence functions and the unit-level changes of the used ones (units x used cells)."""
     n, groups = plan.n, len(plan.counts)
     influence = np.empty((n, len(used)), order="F")  # column by column
     changes = np.empty((n, len(used)), order="F")  # the unit-level changes behind each cell, before centring
-    att = np.full(len(keep), np.nan)
+    att = np.full(len(plan.cohort), np.nan)
     for j, c in enumerate(used):
         change = changes[:, j]
-        np.subtract(plan.y[:, plan.t_col[c]], plan.y[:, plan.b_col[c]], out=change)
+        np.subtract(y[:, plan.t_col[c]], y[:, plan.b_col[c]], out=change)
         sums = np.bincount(plan.code, weights=change, minlength=groups)
         control = plan.controls[c]
         mean_treated = sums[plan.group[c]] / plan.n_treated[c]
@@ -414,7 +420,7 @@ def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: st
         scale[control], centre[control] = -n / plan.n_control[c], mean_control
         scale[plan.group[c]], centre[plan.group[c]] = n / plan.n_treated[c], mean_treated
         np.multiply(scale[plan.code], change - centre[plan.code], out=influence[:, j])
-    return plan.table(att, keep), influence, cohorts, changes
+    return att, influence, changes
 
 
 def _cells_conditional(frame: pd.DataFrame, design: DIDDesign, covariates: list[str], method: Method,
@@ -586,6 +592,7 @@ class AttgtResult(EstimationResult):
     settings: _Settings = field(default=None, repr=False)
     design: DIDDesign = field(default=None, repr=False)
     delta: np.ndarray | None = field(default=None, repr=False)
+    plan: _Cells | None = field(default=None, repr=False)
     att_gt: pd.DataFrame = field(default=None, repr=False)
 
     def _finish(self) -> AttgtResult:
@@ -609,11 +616,33 @@ class AttgtResult(EstimationResult):
             event_time=self.cells["year"] - self.cells["cohort"]), cell_table.reset_index(drop=True)], axis=1)
         updates = dict(table=table, vcov=pd.DataFrame(vcov, index=table.index, columns=table.index), att_gt=att_gt,
                        scores=self._scores(terms, simple_inf), permuted=self._permuter(weights[0]),
-                       regression=self._regression(weights[0]))
+                       regression=self._regression(weights[0]),
+                       outcome_refitter=None if self.plan is None or self.settings.n_boot else self._outcome_effects)
         for name, value in updates.items():
             object.__setattr__(self, name, value)
         self.__post_init__()  # the degenerate-effect check, now that the table exists
         return self
+
+    def _outcome_effects(self, outcomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The simple ATT and its analytic standard error for each column of ``outcomes`` (rows as
+        :attr:`data`: balanced, by region then year), cohorts and cells unchanged: what ``refit``
+        gives column by column (no covariates, no bootstrap), without rebuilding the frames."""
+        plan = self.plan
+        cells = self.cells
+        cohort, year = cells["cohort"].to_numpy(float), cells["year"].to_numpy(float)
+        weights = self._weights("simple", None, None)[1][0]
+        post = year >= cohort
+        shares = np.array([np.mean(self.unit_cohorts == g) for g in cohort[post]])
+        used = np.flatnonzero((plan.n_control > 0) & (plan.n_treated > 0))
+        estimates, errors = np.empty(outcomes.shape[1]), np.empty(outcomes.shape[1])
+        for m, column in enumerate(outcomes.T):
+            att, influence, _ = _group_mean_cells(plan, used, column.reshape(plan.n, len(plan.years)))
+            att = att[used]
+            effect = influence @ weights + self._wif(shares, cohort[post], att[post])
+            summed = self._cluster_influence(effect[:, None])
+            estimates[m] = weights @ att
+            errors[m] = np.sqrt(summed[:, 0] @ summed[:, 0]) / self.n_units
+        return estimates, np.where(errors > 1e-12 * np.maximum(1.0, np.abs(estimates)), errors, np.nan)
 
     # ------------------------------------------------------------- inference
     @property
