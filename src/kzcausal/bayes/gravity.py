@@ -276,7 +276,10 @@ def _build_model(design: _GravityDesign, pooling: str, likelihood: str, priors: 
         sigma_destination = pm.HalfNormal("sigma_destination", priors["region_sd"])
         origin_mean = population_origin * population_mean + push * grp_mean
         destination_mean = population_destination * population_mean + pull * grp_mean
-        intercept = pm.Deterministic("intercept", level - origin_mean.mean() - destination_mean.mean())
+        # level minus the regions' average origin and destination levels (as dot products: PyTensor's
+        # fusion rewrite fails on the mean of these vectors)
+        intercept = pm.Deterministic("intercept", level - (population_origin + population_destination)
+                                     * population_mean.mean() - pt.dot(push + pull, grp_mean) / n_regions)
         effects = {}
         for side, mean, sd in (("origin", origin_mean, sigma_origin), ("destination", destination_mean,
                                                                           sigma_destination)):
