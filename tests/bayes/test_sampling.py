@@ -13,6 +13,7 @@ import pytest
 from kzcausal.bayes import sampling
 from kzcausal.bayes.convergence import convergence_diagnostics, mcse, rhat_ess
 from kzcausal.bayes.sampling import check_sampler, clear_compiled_models, compiled_for_nutpie, sample_nuts
+from kzcausal.errors import SpecificationError
 
 logging.getLogger("pymc").setLevel(logging.ERROR)
 HAS_NUTPIE = importlib.util.find_spec("nutpie") is not None
@@ -44,6 +45,23 @@ def test_auto_is_nutpie_where_installed(monkeypatch):
     assert check_sampler("pymc") == "pymc"
     monkeypatch.setattr(sampling.importlib.util, "find_spec", lambda name: None)
     assert check_sampler("auto") == "pymc"
+
+
+def test_a_missing_sampler_names_an_extra_that_exists(monkeypatch):
+    import re
+    import tomllib
+    from pathlib import Path
+
+    extras = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    monkeypatch.setattr(sampling.importlib.util, "find_spec", lambda name: None)
+    for name, package in sampling.SAMPLER_PACKAGES.items():
+        if package is None:
+            continue
+        with pytest.raises(SpecificationError, match="is not installed") as error:
+            check_sampler(name)
+        extra = re.search(r'kzcausal\[(\w+)\]', str(error.value)).group(1)
+        assert any(requirement.startswith(package) for requirement in extras[extra]), (name, extra)
 
 
 @needs_nutpie
