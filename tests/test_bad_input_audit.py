@@ -85,6 +85,8 @@ def test_switches_take_booleans_not_truthy_strings(world, call, names):
      ["random_seed="]),
     (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", n_boot=2.5), ["n_boot="]),
     (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", n_boot=True), ["n_boot="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", method="sun_abraham", n_boot=99),
+     ["n_boot=99", "method='cs'"]),
     (lambda w: kz.pretrend_test(w["es"], n_sim=1e4), ["n_sim="]),
     (lambda w: kz.pretrend_test(w["es"], power=0.8), ["power="]),
     (lambda w: kz.pretrend_test(w["es"], power=(1.5,)), ["power="]),

@@ -25,9 +25,6 @@ __all__ = ["event_study"]
 
 EventMethod = Literal["cs", "sun_abraham", "twfe"]
 
-#: The largest multiplier bootstrap an event study accepts: 10^6 draws take about a minute per 1,000 regions.
-MAX_BOOT = 1_000_000
-
 
 def event_study(
     panel: RegionPanel,
@@ -100,8 +97,12 @@ def event_study(
     check_alpha(alpha)
     check_anticipation(anticipation)
     check_flag(bin_endpoints, "bin_endpoints")
-    check_count(n_boot, "n_boot", minimum=0, cap=MAX_BOOT, unit_cost="one multiplier-bootstrap draw per region",
-                fix="n_boot=0 for analytic errors, 999 or 9999 for a bootstrap")
+    # no fixed cap: staggered_did refuses a bootstrap by its memory and work, which depend on regions and years
+    check_count(n_boot, "n_boot", minimum=0, fix="n_boot=0 for analytic errors, 999 or 9999 for a bootstrap")
+    if n_boot and method != "cs":
+        raise SpecificationError(f"n_boot={n_boot}: the multiplier bootstrap (uniform bands) is for method='cs'; "
+                                 f"method={method!r} has clustered errors. Fix: drop n_boot, or use method='cs'; "
+                                 "for bootstrap inference on this event study use kz.wild_cluster_bootstrap(result).")
     check_seed(random_seed)
     if isinstance(reference, bool) or not isinstance(reference, (int, np.integer)) or reference >= 0:
         raise SpecificationError(f"reference={reference!r}; it must be a negative whole number of years (a pre-period "
