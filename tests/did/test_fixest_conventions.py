@@ -10,17 +10,6 @@ import kzcausal as kz
 from kzcausal.errors import SpecificationError
 
 
-@pytest.fixture(scope="module")
-def staggered():
-    panel, _ = kz.simulate_panel(n_regions=20, years=range(2008, 2020), cohorts={2012: 5, 2015: 5},
-                                 dynamic=0.3, heterogeneity=0.5, random_seed=31)
-    frame = panel.to_frame()
-    rng = np.random.default_rng(4)
-    frame["x"] = rng.normal(size=len(frame)) + 0.1 * frame["year"]
-    frame["macro"] = frame["region"].map({r: float(i % 6 + 1) for i, r in enumerate(sorted(frame["region"].unique()))})
-    return kz.read_panel(frame, regions=None), frame
-
-
 def sa_design(frame, leads, lags, reference=-1):
     """Cohort x event-time dummies (end bins pooled) and the SA weights, built independently."""
     e = (frame["year"] - frame["first_treated"]).clip(-leads, lags)

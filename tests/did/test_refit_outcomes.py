@@ -12,18 +12,6 @@ import kzcausal as kz
 from kzcausal.errors import SpecificationError
 
 
-@pytest.fixture(scope="module")
-def staggered():
-    """SIMULATED: 20 regions x 2008-2019, cohorts 2012 and 2015 (5 each), a covariate and a macro-region."""
-    panel, _ = kz.simulate_panel(n_regions=20, years=range(2008, 2020), cohorts={2012: 5, 2015: 5},
-                                 dynamic=0.3, heterogeneity=0.5, random_seed=31)
-    frame = panel.to_frame()
-    rng = np.random.default_rng(4)
-    frame["x"] = rng.normal(size=len(frame)) + 0.1 * frame["year"]
-    frame["macro"] = frame["region"].map({r: float(i % 6 + 1) for i, r in enumerate(sorted(frame["region"].unique()))})
-    return kz.read_panel(frame, regions=None), frame
-
-
 def outcomes(result, k=12, seed=0):
     """k outcome columns on the result's rows: noise plus region and year terms of different sizes."""
     rows = result.rows()
