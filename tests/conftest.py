@@ -51,3 +51,20 @@ def install_seed_family(family: int) -> None:
 SEED_FAMILY = int(os.environ.get("KZCAUSAL_SEED_FAMILY") or 0)
 if SEED_FAMILY:
     install_seed_family(SEED_FAMILY)
+
+
+@pytest.fixture(scope="module")
+def staggered_with_covariate():
+    """SIMULATED: 20 regions x 2008-2019, cohorts 2012 and 2015 (5 each), dynamic and heterogeneous effects, a
+    covariate ``x`` and a coarser cluster ``macro`` (6 macro-regions). Returns the panel and its frame."""
+    import numpy as np
+
+    import kzcausal as kz
+
+    panel, _ = kz.simulate_panel(n_regions=20, years=range(2008, 2020), cohorts={2012: 5, 2015: 5},
+                                 dynamic=0.3, heterogeneity=0.5, random_seed=31)
+    frame = panel.to_frame()
+    rng = np.random.default_rng(4)
+    frame["x"] = rng.normal(size=len(frame)) + 0.1 * frame["year"]
+    frame["macro"] = frame["region"].map({r: float(i % 6 + 1) for i, r in enumerate(sorted(frame["region"].unique()))})
+    return kz.read_panel(frame, regions=None), frame

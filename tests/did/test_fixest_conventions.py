@@ -29,8 +29,8 @@ def sa_design(frame, leads, lags, reference=-1):
 
 @pytest.mark.parametrize("cluster", [None, "macro"])
 @pytest.mark.parametrize("covariates", [[], ["x"]])
-def test_twfe_equals_fixest(staggered, cluster, covariates):
-    panel, frame = staggered
+def test_twfe_equals_fixest(staggered_with_covariate, cluster, covariates):
+    panel, frame = staggered_with_covariate
     ours = kz.twfe(panel, "outcome", "treated", covariates=covariates, cluster=cluster)
     fml = "outcome ~ treated" + "".join(f" + {c}" for c in covariates) + " | region + year"
     ref = pf.feols(fml, data=frame, vcov={"CRV1": cluster or "region"})
@@ -43,8 +43,8 @@ def test_twfe_equals_fixest(staggered, cluster, covariates):
 
 @pytest.mark.parametrize("cluster", [None, "macro"])
 @pytest.mark.parametrize("covariates", [[], ["x"]])
-def test_sun_abraham_equals_fixest(staggered, cluster, covariates):
-    panel, frame = staggered
+def test_sun_abraham_equals_fixest(staggered_with_covariate, cluster, covariates):
+    panel, frame = staggered_with_covariate
     X, W, att, times = sa_design(frame, leads=3, lags=4)
     data = pd.concat([frame, X], axis=1)
     fml = "outcome ~ " + " + ".join([*X.columns, *covariates]) + " | region + year"
@@ -62,8 +62,8 @@ def test_sun_abraham_equals_fixest(staggered, cluster, covariates):
     assert "fixest aggregate" in ours.overall_estimand
 
 
-def test_unbalanced_sun_abraham_equals_fixest(staggered):
-    panel, frame = staggered
+def test_unbalanced_sun_abraham_equals_fixest(staggered_with_covariate):
+    panel, frame = staggered_with_covariate
     frame = frame[~((frame["region"] == "Region 03") & (frame["year"] < 2010))]
     X, W, _, _ = sa_design(frame, leads=3, lags=4)
     ref = pf.feols("outcome ~ " + " + ".join(X.columns) + " | region + year", data=pd.concat([frame, X], axis=1),
@@ -74,8 +74,8 @@ def test_unbalanced_sun_abraham_equals_fixest(staggered):
     np.testing.assert_allclose(ours.table["std_error"], np.sqrt(np.diag(W @ ref._vcov @ W.T)), rtol=1e-6)
 
 
-def test_ssc_choices_are_the_documented_factors(staggered):
-    panel, frame = staggered
+def test_ssc_choices_are_the_documented_factors(staggered_with_covariate):
+    panel, frame = staggered_with_covariate
     fixest = kz.twfe(panel, "outcome", "treated")
     lm = kz.twfe(panel, "outcome", "treated", ssc="linearmodels")
     none = kz.twfe(panel, "outcome", "treated", ssc="none")
@@ -90,8 +90,8 @@ def test_ssc_choices_are_the_documented_factors(staggered):
         kz.event_study(panel, "outcome", "first_treated", method="sun_abraham", ssc="fixes")
 
 
-def test_cluster_must_be_a_coarser_column(staggered):
-    panel, frame = staggered
+def test_cluster_must_be_a_coarser_column(staggered_with_covariate):
+    panel, frame = staggered_with_covariate
     with pytest.raises(SpecificationError, match="not a column"):
         kz.twfe(panel, "outcome", "treated", cluster="macroregion")
     varying = frame.assign(bad=np.where(frame["year"] > 2012, 1.0, 2.0))
@@ -102,8 +102,8 @@ def test_cluster_must_be_a_coarser_column(staggered):
     assert coarse.n_clusters == 6 and coarse.cluster == "macro" and coarse.scores.shape == (6, 1)
 
 
-def test_dynamic_twfe_with_covariates_equals_fixest(staggered):
-    panel, frame = staggered
+def test_dynamic_twfe_with_covariates_equals_fixest(staggered_with_covariate):
+    panel, frame = staggered_with_covariate
     e = (frame["year"] - frame["first_treated"]).clip(-3, 4)
     times = sorted(int(k) for k in e.dropna().unique() if k != -1)
     X = pd.DataFrame({f"e{k}".replace("-", "m"): (e == k).astype(float) for k in times}, index=frame.index)
@@ -114,8 +114,8 @@ def test_dynamic_twfe_with_covariates_equals_fixest(staggered):
     np.testing.assert_allclose(ours.table["std_error"], ref.se()[X.columns].to_numpy(), rtol=1e-8)
 
 
-def test_the_bootstrap_clusters_as_the_result(staggered):
-    panel, _ = staggered
+def test_the_bootstrap_clusters_as_the_result(staggered_with_covariate):
+    panel, _ = staggered_with_covariate
     for result in (kz.twfe(panel, "outcome", "treated", cluster="macro"),
                    kz.event_study(panel, "outcome", "first_treated", method="sun_abraham", cluster="macro"),
                    kz.staggered_did(panel, "outcome", "first_treated", cluster="macro")):

@@ -29,8 +29,8 @@ def by_refit(result, values):
 
 
 @pytest.mark.parametrize("covariates, cluster", [((), None), (("x",), None), ((), "macro"), (("x",), "macro")])
-def test_twfe_equals_pyfixest_for_every_outcome(staggered, covariates, cluster):
-    panel, frame = staggered
+def test_twfe_equals_pyfixest_for_every_outcome(staggered_with_covariate, covariates, cluster):
+    panel, frame = staggered_with_covariate
     result = kz.twfe(panel, "outcome", "treated", covariates=list(covariates), cluster=cluster)
     assert result.outcome_refitter is not None
     values = outcomes(result)
@@ -52,8 +52,8 @@ def test_twfe_equals_pyfixest_for_every_outcome(staggered, covariates, cluster):
     np.testing.assert_allclose(errors, refit[1], rtol=1e-10)
 
 
-def test_twfe_on_an_unbalanced_panel(staggered):
-    _, frame = staggered
+def test_twfe_on_an_unbalanced_panel(staggered_with_covariate):
+    _, frame = staggered_with_covariate
     holes = frame.drop(index=frame.sample(15, random_state=2).index)
     result = kz.twfe(kz.read_panel(holes, regions=None, allow_gaps=True), "outcome", "treated")
     values = outcomes(result, k=5)
@@ -65,8 +65,8 @@ def test_twfe_on_an_unbalanced_panel(staggered):
 
 @pytest.mark.parametrize("settings", [dict(), dict(control_group="not_yet_treated"), dict(anticipation=1),
                                       dict(cluster="macro"), dict(base_period="universal")])
-def test_staggered_equals_refitting_each_outcome(staggered, settings):
-    panel, _ = staggered
+def test_staggered_equals_refitting_each_outcome(staggered_with_covariate, settings):
+    panel, _ = staggered_with_covariate
     result = kz.staggered_did(panel, "outcome", "first_treated", **settings)
     assert result.outcome_refitter is not None
     values = outcomes(result)
@@ -80,8 +80,8 @@ def test_staggered_equals_refitting_each_outcome(staggered, settings):
     assert own[1][0] == pytest.approx(float(result.effect_table()["std_error"].iloc[0]), rel=1e-12)
 
 
-def test_estimators_without_a_shortcut_refit_each_outcome(staggered):
-    panel, _ = staggered
+def test_estimators_without_a_shortcut_refit_each_outcome(staggered_with_covariate):
+    panel, _ = staggered_with_covariate
     fits = [kz.staggered_did(panel, "outcome", "first_treated", covariates=["x"]),
             kz.staggered_did(panel, "outcome", "first_treated", n_boot=99, random_seed=1),
             kz.twfe(panel, "outcome", "treated", cov="robust")]
@@ -108,8 +108,8 @@ def test_shortcut_and_fallback_give_the_same_power():
     pd.testing.assert_frame_equal(fast.mde, slow.mde, rtol=1e-9)
 
 
-def test_bad_outcomes_are_refused_by_name(staggered):
-    panel, _ = staggered
+def test_bad_outcomes_are_refused_by_name(staggered_with_covariate):
+    panel, _ = staggered_with_covariate
     result = kz.twfe(panel, "outcome", "treated")
     values = outcomes(result, k=3)
     with pytest.raises(SpecificationError, match="one row per estimation row"):
