@@ -271,6 +271,7 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
                                  "and 1 after, with some regions never or not yet treated).")
     regressors = pd.DataFrame({treatment: d, **{c: rows[c].to_numpy(float) for c in covariates}}, index=rows.index)
     clusters = rows["cluster"] if "cluster" in rows else rows["region"]
+    codes, labels = pd.factorize(clusters.to_numpy())
     beta, bread, sums, _ = within_ols(rows, outcome, regressors, clusters)
     scores = sums @ bread
     n, k = len(rows), regressors.shape[1]
@@ -282,7 +283,7 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
                                fixed_effects=(rows["region"].nunique(), rows["year"].nunique()), nested=(True, False))
         vcov = pd.DataFrame(scores.T @ scores * factor, index=terms, columns=terms)
         shortcut = partial(_twfe_outcomes, rows=rows[["region", "year"]], regressors=regressors.to_numpy(float),
-                           codes=pd.factorize(clusters.to_numpy())[0], n_clusters=g, factor=factor)
+                           codes=codes, n_clusters=g, factor=factor)
     else:
         from linearmodels.panel import PanelOLS
 
@@ -293,7 +294,6 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
                               alpha=alpha, df=df)
     notes = few_cluster_notes(g, int(rows.loc[d == 1, "region"].nunique()), clustered=cov == "cluster")
     cluster_name = spec.get("cluster") or "region"
-    labels = pd.factorize(clusters.to_numpy())[1]
     return EstimationResult(
         table=table,
         vcov=vcov,

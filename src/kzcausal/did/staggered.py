@@ -383,6 +383,7 @@ class _Cells:
         self.controls = controls
         self.n_treated = self.counts[self.group]
         self.n_control = controls.astype(np.int64) @ self.counts
+        self.keep = (self.n_control > 0) & (self.n_treated > 0)  # cells with treated and control units
 
     def table(self, att: np.ndarray, keep: np.ndarray) -> pd.DataFrame:
         cells = pd.DataFrame({"cohort": self.cohort.astype(int), "year": self.year.astype(int),
@@ -396,9 +397,8 @@ def _cells_unconditional(frame: pd.DataFrame, design: DIDDesign, base_period: st
     """Every cell as a difference of group means of the unit-level changes, and its influence function
     ``n * w_i * (change_i - own group's mean)`` with ``w`` = 1/n_treated, -1/n_control or 0."""
     plan = _Cells(frame, design, base_period, cohorts)
-    keep = (plan.n_control > 0) & (plan.n_treated > 0)
-    att, influence, changes = _group_mean_cells(plan, np.flatnonzero(keep), plan.y)
-    return plan.table(att, keep), influence, cohorts, changes, plan
+    att, influence, changes = _group_mean_cells(plan, np.flatnonzero(plan.keep), plan.y)
+    return plan.table(att, plan.keep), influence, cohorts, changes, plan
 
 
 def _group_mean_cells(plan: _Cells, used: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -443,7 +443,7 @@ def _cells_conditional(frame: pd.DataFrame, design: DIDDesign, covariates: list[
                                  "Fix: fill them in, drop those regions from the panel, or leave out the covariate.")
     x = values.reshape(n, n_years, len(covariates))
     time_varying = not (x == x[:, :1, :]).all()
-    keep = (plan.n_control > 0) & (plan.n_treated > 0)
+    keep = plan.keep
     column = np.cumsum(keep) - 1  # a kept cell's column in the influence matrix
     samples: dict[tuple, list[int]] = {}
     for c in np.flatnonzero(keep):
@@ -628,20 +628,14 @@ class AttgtResult(EstimationResult):
         :attr:`data`: balanced, by region then year), cohorts and cells unchanged: what ``refit``
         gives column by column (no covariates, no bootstrap), without rebuilding the frames."""
         plan = self.plan
-        cells = self.cells
-        cohort, year = cells["cohort"].to_numpy(float), cells["year"].to_numpy(float)
-        weights = self._weights("simple", None, None)[1][0]
-        post = year >= cohort
-        shares = np.array([np.mean(self.unit_cohorts == g) for g in cohort[post]])
-        used = np.flatnonzero((plan.n_control > 0) & (plan.n_treated > 0))
+        used = np.flatnonzero(plan.keep)
         estimates, errors = np.empty(outcomes.shape[1]), np.empty(outcomes.shape[1])
         for m, column in enumerate(outcomes.T):
             att, influence, _ = _group_mean_cells(plan, used, column.reshape(plan.n, len(plan.years)))
-            att = att[used]
-            effect = influence @ weights + self._wif(shares, cohort[post], att[post])
-            summed = self._cluster_influence(effect[:, None])
-            estimates[m] = weights @ att
-            errors[m] = np.sqrt(summed[:, 0] @ summed[:, 0]) / self.n_units
+            _, weights, wif = self._weights("simple", None, None, att=att[used])
+            summed = self._cluster_influence((influence @ weights[0] + wif[:, 0])[:, None])
+            estimates[m] = weights[0] @ att[used]
+            errors[m] = np.sqrt(np.sum(summed**2)) / self.n_units
         return estimates, np.where(errors > 1e-12 * np.maximum(1.0, np.abs(estimates)), errors, np.nan)
 
     # ------------------------------------------------------------- inference
@@ -698,10 +692,12 @@ class AttgtResult(EstimationResult):
                        labels=self.cluster_labels, **self._cell_arguments(weights))
 
     # ------------------------------------------------------------- aggregation
-    def _weights(self, kind: str, min_e, max_e) -> tuple[list, np.ndarray, np.ndarray]:
-        """Terms, their weights over the cells (terms x cells) and the estimated-weights influence (n x terms)."""
+    def _weights(self, kind: str, min_e, max_e, att: np.ndarray | None = None) -> tuple[list, np.ndarray, np.ndarray]:
+        """Terms, their weights over the cells (terms x cells) and the estimated-weights influence (n x terms)
+        at the cells' estimates ``att`` (default: this result's)."""
         cells = self.cells
-        cohort, year, att = cells["cohort"].to_numpy(), cells["year"].to_numpy(), cells["att"].to_numpy()
+        cohort, year = cells["cohort"].to_numpy(), cells["year"].to_numpy()
+        att = cells["att"].to_numpy() if att is None else att
         event = year - cohort
         window = np.ones(len(cells), bool)
         if min_e is not None:
