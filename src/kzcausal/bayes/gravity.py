@@ -68,13 +68,14 @@ __all__ = ["bayesian_gravity", "BayesianGravityResult", "compare_gravity", "DEFA
 
 #: Prior scales on the standardized scale (regressors centred and divided by their sd, so a
 #: coefficient is the change of log expected flow per sd of the regressor). ``intercept``: Normal
-#: sd of the overall level (see the module notes) around the log of the mean flow; ``year``: sd of the zero-sum year effects;
-#: ``elasticity``: Normal sd of ``mu_push``, ``mu_pull`` (and of the single push and pull under
-#: complete pooling); ``tau``: HalfNormal sd of ``tau_push``, ``tau_pull``; ``unpooled``: Normal sd
-#: of each region's push and pull under ``pooling="none"``; ``population``, ``distance``: Normal sd
-#: of the population and distance coefficients; ``region_sd``: HalfNormal sd of ``sigma_origin``
-#: and ``sigma_destination``; ``dispersion``: HalfNormal sd of ``1 / sqrt(alpha)``, the flow's
-#: coefficient of variation beyond Poisson (``var = mu + dispersion^2 mu^2``).
+#: sd of the overall level (see the module notes) around the log of the mean flow; ``year``: sd of
+#: the zero-sum year effects; ``elasticity``: Normal sd of ``mu_push``, ``mu_pull`` (and of the
+#: single push and pull under complete pooling); ``tau``: HalfNormal sd of ``tau_push``,
+#: ``tau_pull``; ``unpooled``: Normal sd of each region's push and pull under ``pooling="none"``;
+#: ``population``, ``distance``: Normal sd of the population and distance coefficients;
+#: ``region_sd``: HalfNormal sd of ``sigma_origin`` and ``sigma_destination``; ``dispersion``:
+#: HalfNormal sd of ``1 / sqrt(alpha)``, the flow's coefficient of variation beyond Poisson
+#: (``var = mu + dispersion^2 mu^2``).
 DEFAULT_PRIORS: Mapping[str, float] = {"intercept": 2.5, "year": 1.0, "elasticity": 1.0, "tau": 0.5, "unpooled": 2.5,
                                        "population": 1.0, "distance": 1.0, "region_sd": 1.0, "dispersion": 1.0}
 
@@ -286,8 +287,8 @@ def _build_model(design: _GravityDesign, pooling: str, likelihood: str, priors: 
             if region_intercepts == "non_centred":
                 effects[side] = sd * pm.ZeroSumNormal(f"z_{side}", sigma=1.0, dims="region")
             elif parametrization == "projected":
-                level = pm.Normal(f"{side}_level", mean, sd, dims="region")
-                effects[side] = level - mean - (level - mean).mean()
+                free = pm.Normal(f"{side}_level", mean, sd, dims="region")
+                effects[side] = free - mean - (free - mean).mean()
             else:
                 # The data pin each region's whole level as an origin (u_o plus its GRP and population terms
                 # at the region's means) far more tightly than they split it, so the sampler draws the
@@ -296,9 +297,9 @@ def _build_model(design: _GravityDesign, pooling: str, likelihood: str, priors: 
                 # u = B w - (mean - mean(mean)) is exactly ZeroSumNormal(sd). (Drawing all 17 levels and
                 # projecting their mean deviation out gives the same u, but leaves a direction the data do
                 # not see, as wide as sd / sqrt(17), along which every level moves at once: nutpie then
-                # takes 35 rather than 27 leapfrog steps a draw on the Kazakhstan flows, at about the same
-                # ESS per second, and 43 rather than 19 on 8 simulated regions x 4 years. Same prior and
-                # posterior: tests/bayes/test_gravity.py.)
+                # takes 19 rather than 15 leapfrog steps a draw on the Kazakhstan flows (benchmarks/
+                # bench_bayes.py), and took 43 rather than 19 on 8 simulated regions x 4 years. Same prior
+                # and posterior: tests/bayes/test_gravity.py.)
                 basis = _zero_sum_basis(n_regions)
                 coordinates = pm.Normal(f"{side}_level_basis", pt.dot(basis.T, mean), sd, dims="region_contrast")
                 effects[side] = pt.dot(basis, coordinates) - (mean - mean.mean())
@@ -348,8 +349,8 @@ class BayesianGravityResult:
         ``destination_effect`` over ``region``; ``year_effect`` over ``year``; ``mu_push``,
         ``mu_pull``, ``tau_push``, ``tau_pull``, ``log_population_origin``,
         ``log_population_destination``, ``log_distance``, ``intercept``, ``dispersion``, ... on the
-        natural scale; ``level``, ``*_std``, ``z_*``, ``*_level`` and ``*_level_basis`` are the sampler's
-        parametrization), posterior predictive, observed data and log likelihood of
+        natural scale; ``level``, ``*_std``, ``z_*``, ``*_level`` and ``*_level_basis`` are the
+        sampler's parametrization), posterior predictive, observed data and log likelihood of
         ``flow`` over ``obs`` (labelled by ``origin``, ``destination``, ``pair`` and ``year``),
         sample stats.
     spec
