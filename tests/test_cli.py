@@ -181,3 +181,30 @@ def test_a_report_in_which_no_did_check_ran_exits_non_zero(tmp_path, monkeypatch
     result = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out", str(tmp_path / "r"),
                                       "--quiet"])
     assert result.exit_code == 1 and "no DID estimate or check could run" in result.output
+
+
+def _console(tmp_path, *args):
+    """The console script's entry point (``kzcausal.cli:run``) in a new Python, with an exit handler
+    registered before the command: it must still run, and the exit code and output must come through."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('exit handler ran', flush=True))\n"
+            "from kzcausal.cli import run\n"
+            f"sys.argv = ['kzcausal', *{list(args)!r}]\n"
+            "run()\n"
+            "print('not reached')\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+
+
+def test_the_console_script_exits_with_the_commands_code_after_the_exit_handlers(tmp_path):
+    done = _console(tmp_path, "data")
+    assert done.returncode == 0, done.stderr
+    assert "17 Kazakhstan regions x 2011-2025" in done.stdout
+    assert done.stdout.rstrip().endswith("exit handler ran") and "not reached" not in done.stdout
+    failed = _console(tmp_path, "report", "--spec", "missing.yaml")
+    assert failed.returncode == 2
+    assert "missing.yaml" in failed.stderr and "exit handler ran" in failed.stdout
+    usage = _console(tmp_path, "no-such-command")
+    assert usage.returncode == 2 and "exit handler ran" in usage.stdout

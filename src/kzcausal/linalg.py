@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from ._imports import pyfixest
 from .errors import SpecificationError
 
 __all__ = ["Absorber", "cluster_matrix"]
@@ -72,8 +73,7 @@ class Absorber:
             return _subtract_group_means(flat, self.factors[0])
         if len(self.factors) == 2 and self._grid is not None:
             return _two_way_balanced(flat, self._grid)
-        from pyfixest.estimation import demean
-
+        demean = pyfixest().estimation.demean
         flist = np.column_stack(self.factors).astype(np.uint64)
         out, converged = demean(np.ascontiguousarray(flat), flist, np.ones(len(flat)), tol=1e-13, maxiter=100_000)
         if not converged:

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._imports import pyfixest
 from ..errors import ConvergenceWarning, PanelError, SpecificationError, check_alpha, show_rows
 from ..panel import RegionPanel
 from ..panel.flows import FlowTable
@@ -42,7 +43,7 @@ def small_sample() -> dict:
 
     (pyfixest renamed ``adj``/``cluster_adj``/``cluster_df`` to ``k_adj``/``G_adj``/``G_df``; both spellings work.)
     """
-    import pyfixest as pf
+    pf = pyfixest()
 
     if hasattr(pf, "MapDemeaner"):  # pyfixest >= 0.60 names (the older ones are deprecated there)
         return pf.ssc(k_adj=False, G_adj=True, G_df="min")
@@ -191,7 +192,7 @@ def gravity_model(
     zero in every year carry no information with pair-varying effects and are dropped by
     the engine (reported).
     """
-    import pyfixest as pf
+    pf = pyfixest()
 
     if fixed_effects not in FIXED_EFFECTS:
         raise SpecificationError(f"fixed_effects={fixed_effects!r}; use one of {list(FIXED_EFFECTS)}.")

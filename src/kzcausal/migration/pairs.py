@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._imports import pyfixest
 from ..errors import PanelError, RegionNameError, SpecificationError, check_alpha, show_rows
 from ..panel.flows import FlowTable
 from ..panel.regions import closest_regions
@@ -169,7 +170,7 @@ def pair_did(
 
 def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, cluster: str,
          alpha: float) -> PairDIDResult:
-    import pyfixest as pf
+    pf = pyfixest()
 
     years = sorted(rows["year"].unique().tolist())
     reference = max(y for y in years if y < post_from)
@@ -260,7 +261,7 @@ def _permuted(matrix: np.ndarray, *, rows: pd.DataFrame, regions: tuple[str, ...
 
 
 def _effect_only(rows: pd.DataFrame, labels: pd.Series, settings: dict) -> float:
-    import pyfixest as pf
+    pf = pyfixest()
 
     targeted = _targeted(rows, labels)
     data = rows.assign(treated_post=(targeted & (rows["year"] >= settings["post_from"]).to_numpy()).astype(float))

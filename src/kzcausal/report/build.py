@@ -347,7 +347,8 @@ def build_report(
     out_dir
         Folder for ``report.html`` and ``tables/`` (``None``: write nothing).
     fast
-        Skip the sampling-heavy parts (hierarchical model, wild-bootstrap inversion draws reduced).
+        Skip the MCMC sections (Bayesian gravity and hierarchical elasticities) and simulate 100
+        rather than 300 panels for design power.
     quiet
         No progress output.
     """
@@ -631,7 +632,9 @@ def _migration_sections(run: _Run, random_seed: int) -> None:
         from ..bayes import bayesian_gravity as fit_gravity
 
         flows = res["flows"].select(years=[y for y in MIGRATION_YEARS if y >= 2015])
-        res["gravity_bayes"] = fit = fit_gravity(flows, res["panel_2021"], draws=500, tune=500, chains=4,
+        # 300 tuning draws (nutpie's own default): over seeds 10-34 as often converged as 500 (r_hat <= 1.01
+        # and ESS >= 400 failed on 7 against 6 of 25), no divergence, about 1.4 s less
+        res["gravity_bayes"] = fit = fit_gravity(flows, res["panel_2021"], draws=500, tune=300, chains=4,
                                                  random_seed=random_seed, progress=not run.quiet)
         sec.html.append(_pre(fit.summary()))
         sec.figures.append(_figure(fit.plot()))
