@@ -108,7 +108,6 @@ def report(
         raise typer.Exit(code=1)
 
 
-
 def _check_writable(out: Path) -> None:
     """The output folder must be a folder we can write to; say so before minutes of computing."""
     import os
