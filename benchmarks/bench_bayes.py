@@ -123,7 +123,7 @@ def _estimator_worker(model_name: str, warm: int) -> None:
             fit = kz.hierarchical_elasticity(panel, random_seed=1 + i, progress=False)
         elif model_name == "event_study":
             panel, _ = kz.simulate_panel(cohorts={2013: 4, 2016: 4}, effect=1.0, dynamic=0.3, random_seed=5 + i)
-            fit = kz.bayesian_event_study(panel, "outcome", "first_treated", leads=4, lags=4, draws=1000,
+            fit = kz.bayesian_event_study(panel, "outcome", first_treated="first_treated", leads=4, lags=4, draws=1000,
                                           chains=2, random_seed=1 + i, progress=False)
         else:
             from kzcausal.datasets import load_kazakhstan, load_migration_flows

@@ -46,7 +46,7 @@ def main() -> None:
 
     panel, truth = kz.simulate_panel(random_seed=2014, effect=0.8)  # 17 regions, 2009-2023, 6 treated from 2014
     treated = truth.first_treated.dropna().index.tolist()
-    result = kz.did_2x2(panel, "outcome", treated, post_from=2014, fixed_effects=True, cov="cluster")
+    result = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
     frame = panel.to_frame()
 
     # 1. randomization inference
@@ -98,7 +98,7 @@ def main() -> None:
     import numpy as np
     from moderndid.didhonest import create_sensitivity_results_rm, create_sensitivity_results_sm
 
-    es = kz.event_study(panel, "outcome", "first_treated", method="cs", leads=4, lags=3)
+    es = kz.event_study(panel, "outcome", first_treated="first_treated", method="cs", leads=4, lags=3)
     beta = es.table["estimate"].to_numpy()
     sigma = es.vcov.to_numpy()
     n_pre = sum(e < -1 for e in es.event_times)
@@ -127,7 +127,7 @@ def main() -> None:
         dx.pretrend_test(es)
         kz.honest_sensitivity(es, restriction="relative_magnitude", progress=False)
         kz.honest_sensitivity(es, restriction="smoothness", progress=False)
-        dx.bacon_decomposition(panel, "outcome", "treated")
+        dx.bacon_decomposition(panel, "outcome", treatment="treated")
         dx.placebo_in_time(result)
         dx.leave_one_out(result)
 
@@ -139,7 +139,7 @@ def main() -> None:
 
     from kzcausal.diagnostics.inference import _enumerate, _refit_statistics
 
-    att = kz.staggered_did(panel, "outcome", "first_treated")
+    att = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     t_cs_ri, cs_ri = timed(lambda: dx.randomization_inference(att, progress=False))
     labels = att.region_cohorts()
     matrix = _enumerate(labels.to_numpy(float))

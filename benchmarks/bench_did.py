@@ -52,7 +52,7 @@ def staggered(df: pd.DataFrame, repeats: int) -> None:
     panel = kz.read_panel(df[["unit", "year", "y", "x", "first_treated"]].astype({"unit": str}), region="unit",
                           regions=None)
     runs = {}
-    runs["kzcausal"] = best(lambda: kz.staggered_did(panel, "y", "first_treated").aggregate("simple")
+    runs["kzcausal"] = best(lambda: kz.staggered_did(panel, "y", first_treated="first_treated").aggregate("simple")
                             .table["estimate"].iloc[0], repeats)
 
     def differences_run():
@@ -99,7 +99,7 @@ def staggered(df: pd.DataFrame, repeats: int) -> None:
     print(f"   target: no slower than the fastest peer -> {verdict}")
 
     def ours_cov():
-        return kz.staggered_did(panel, "y", "first_treated", covariates=["x"], method="dr").aggregate(
+        return kz.staggered_did(panel, "y", first_treated="first_treated", covariates=["x"], method="dr").aggregate(
             "simple").table["estimate"].iloc[0]
 
     def differences_cov():

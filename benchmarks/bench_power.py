@@ -29,20 +29,20 @@ def estimators():
 def twfe(panel, outcome):
     import kzcausal as kz
 
-    return kz.twfe(panel, outcome, "treated")
+    return kz.twfe(panel, outcome, treatment="treated")
 
 
 def callaway_santanna(panel, outcome):
     import kzcausal as kz
 
-    return kz.staggered_did(panel, outcome, "first_treated", progress=False)
+    return kz.staggered_did(panel, outcome, first_treated="first_treated", progress=False)
 
 
 def sdid(panel, outcome):
     import kzcausal as kz
 
     treated = sorted(panel.to_frame().dropna(subset=["first_treated"])["region"].unique())
-    return kz.synthetic_did(panel, outcome, treated, 2014, variance="jackknife", progress=False)
+    return kz.synthetic_did(panel, outcome, treated=treated, post_from=2014, variance="jackknife", progress=False)
 
 
 def naive(panel, error, n: int) -> float:
@@ -69,14 +69,14 @@ def main() -> None:
     args = parser.parse_args()
     panel, _ = kz.simulate_panel(random_seed=2014, serial_correlation=0.5)  # SIMULATED, Kazakhstan-shaped
     options = dict(estimators=estimators(), inference=["analytic"], n_sims=args.sims, random_seed=1, progress=False)
-    kz.power_analysis(panel, "outcome", "first_treated", **{**options, "n_sims": 10})  # warm the compiled kernels
+    kz.power_analysis(panel, "outcome", first_treated="first_treated", **{**options, "n_sims": 10})  # warm the compiled kernels
     start = time.perf_counter()
-    serial = kz.power_analysis(panel, "outcome", "first_treated", **options)
+    serial = kz.power_analysis(panel, "outcome", first_treated="first_treated", **options)
     t_serial = time.perf_counter() - start
     with kz.config("dask", workers=args.workers):
         kz.parallel.current()  # start the cluster outside the timing
         start = time.perf_counter()
-        parallel = kz.power_analysis(panel, "outcome", "first_treated", **options)
+        parallel = kz.power_analysis(panel, "outcome", first_treated="first_treated", **options)
         t_parallel = time.perf_counter() - start
     pd.testing.assert_frame_equal(serial.power, parallel.power, check_exact=True)
     t_naive = naive(panel, serial.error, 20) * args.sims / 20

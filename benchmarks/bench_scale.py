@@ -78,7 +78,7 @@ def inference_section(sizes: list[int]) -> None:
         frame = clustered_panel(n)
         panel = kz.read_panel(frame, regions=None)
         start = time.perf_counter()
-        result = kz.twfe(panel, "outcome", "treated", cluster="group")
+        result = kz.twfe(panel, "outcome", treatment="treated", cluster="group")
         t_fit = time.perf_counter() - start
         start = time.perf_counter()
         boot = kz.wild_cluster_bootstrap(result, n_boot=9999, random_seed=1)

@@ -69,7 +69,7 @@ def sdid_pair(panel, treated, post_from, variance, n_reps, repeats, label):
 
     frame = diff_diff_frame(panel, treated, post_from)
     post = sorted(y for y in frame["year"].unique() if y >= post_from)
-    t_ours, ours = best(lambda: synthetic_did(panel, "outcome", treated, post_from, variance=variance,
+    t_ours, ours = best(lambda: synthetic_did(panel, "outcome", treated=treated, post_from=post_from, variance=variance,
                                               n_reps=n_reps, random_seed=7), repeats)
     t_peer, peer = best(lambda: SyntheticDiD(variance_method=variance, n_bootstrap=n_reps, seed=7).fit(
         frame, "outcome", "ever", "region", "year", post_periods=post), repeats)
@@ -103,7 +103,7 @@ def sc_pair(panel, treated, post_from, repeats):
             out[region] = fit.att
         return out
 
-    t_ours, ours = best(lambda: synthetic_control(panel, "outcome", treated, post_from), repeats)
+    t_ours, ours = best(lambda: synthetic_control(panel, "outcome", treated=treated, post_from=post_from), repeats)
     t_peer, atts = best(peer, repeats)
     worst = max(abs(ours.table.loc[f"ATT: {r}", "estimate"] - a) for r, a in atts.items())
     if worst > 1e-6:

@@ -32,9 +32,9 @@ def main() -> None:
     panel, _ = kz.simulate_panel(n_regions=17, years=range(2009, 2024), cohorts={2014: 6}, effect=0.0,
                                  random_seed=1)
     estimators = {
-        "CS simple ATT": kz.staggered_did(panel, "outcome", "first_treated"),
-        "CS event study, overall": kz.event_study(panel, "outcome", "first_treated", method="cs", leads=3, lags=5),
-        "Sun-Abraham, fixest ATT": kz.event_study(panel, "outcome", "first_treated", method="sun_abraham",
+        "CS simple ATT": kz.staggered_did(panel, "outcome", first_treated="first_treated"),
+        "CS event study, overall": kz.event_study(panel, "outcome", first_treated="first_treated", method="cs", leads=3, lags=5),
+        "Sun-Abraham, fixest ATT": kz.event_study(panel, "outcome", first_treated="first_treated", method="sun_abraham",
                                                   leads=3, lags=5),
     }
     rng = np.random.default_rng(args.seed)

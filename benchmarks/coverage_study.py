@@ -36,8 +36,8 @@ def one_panel(task: tuple[float, float, int]) -> dict[str, bool]:
         warnings.simplefilter("ignore")
         panel, truth = kz.simulate_panel(effect=effect, serial_correlation=rho, random_seed=seed)
         treated = truth.first_treated.dropna().index.tolist()
-        ols = kz.did_2x2(panel, "outcome", treated, 2014)
-        fe = kz.did_2x2(panel, "outcome", treated, 2014, fixed_effects=True, cov="cluster")
+        ols = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014)
+        fe = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
         return {"OLS": bool(ols.table["p_value"].iloc[-1] < 0.05),
                 "cluster": bool(fe.table["p_value"].iloc[0] < 0.05),
                 "WCR": bool(dx.wild_cluster_bootstrap(fe, n_boot=999, random_seed=seed).p_value < 0.05),

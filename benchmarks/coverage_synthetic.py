@@ -65,18 +65,18 @@ def one_panel(task: tuple[str, int, bool]) -> dict[str, float]:
         warnings.simplefilter("ignore")
         panel, treated = factor_panel(seed, 1.0, design)
         out = {}
-        for name, fit in (("SDID placebo", lambda: kz.synthetic_did(panel, "outcome", treated, ADOPTION,
+        for name, fit in (("SDID placebo", lambda: kz.synthetic_did(panel, "outcome", treated=treated, post_from=ADOPTION,
                                                                     random_seed=seed, progress=False)),
-                          ("SDID jackknife", lambda: kz.synthetic_did(panel, "outcome", treated, ADOPTION,
+                          ("SDID jackknife", lambda: kz.synthetic_did(panel, "outcome", treated=treated, post_from=ADOPTION,
                                                                       variance="jackknife", progress=False)),
-                          ("TWFE clustered", lambda: kz.twfe(panel, "outcome", "treated"))):
+                          ("TWFE clustered", lambda: kz.twfe(panel, "outcome", treatment="treated"))):
             row = fit().effect_table().iloc[0]
             out[name] = float(row["ci_low"] <= 1.0 <= row["ci_high"])
             out[name + " error"] = float(row["estimate"] - 1.0)
         if not with_sc:
             return out
         null, treated0 = factor_panel(seed, 0.0, design)
-        sc = kz.synthetic_control(null, "outcome", treated0, ADOPTION)
+        sc = kz.synthetic_control(null, "outcome", treated=treated0, post_from=ADOPTION)
         out["SC placebo rejects (tau=0)"] = float(sc.effect_table().iloc[0]["p_value"] < 0.05)
         ri = kz.randomization_inference(sc, assignments=499, random_seed=seed, progress=False)
         out["SC RI rejects (tau=0)"] = float(ri.p_value < 0.05)

@@ -33,23 +33,23 @@ panel = kz.read_panel(frame[["region", "year", "outcome", "treated", "first_trea
                       sources=sim.sources)
 print(panel.summary().splitlines()[0], "\n")
 
-table2 = kz.did_2x2(panel, "outcome", "serpin_receiving", post_from=2014)
+table2 = kz.did_2x2(panel, "outcome", treated="serpin_receiving", post_from=2014)
 print("Table 2 specification (OLS errors, as the paper):")
 print(table2.summary(), "\n")
-clustered = kz.did_2x2(panel, "outcome", "serpin_receiving", post_from=2014, fixed_effects=True, cov="cluster")
+clustered = kz.did_2x2(panel, "outcome", treated="serpin_receiving", post_from=2014, fixed_effects=True, cov="cluster")
 print("Region and year fixed effects, region-clustered errors:")
 print(clustered.summary(), "\n")
 
 design = kz.DIDDesign.from_panel(panel, "outcome", "first_treated")
 print("Design:", design.describe(), sep="\n")
-es = kz.event_study(panel, "outcome", "first_treated", method="cs")
+es = kz.event_study(panel, "outcome", first_treated="first_treated", method="cs")
 print("\nCallaway-Sant'Anna event study (universal base, e = -1 omitted):")
 print(es.table.round(3).to_string())
 print(f"true effect in the simulation: {truth.event_study.loc[0]:.2f} from 2014 on\n")
 
 # --- a real outcome: did receiving regions' GRP per capita grow differently after 2014?
 real = kz.load_kazakhstan().with_logs("grp_per_capita")
-grp = kz.did_2x2(real, "log_grp_per_capita", "serpin_receiving", post_from=2014, fixed_effects=True,
+grp = kz.did_2x2(real, "log_grp_per_capita", treated="serpin_receiving", post_from=2014, fixed_effects=True,
                  cov="cluster")
 print("Real data, log GRP per capita (BNS), receiving regions vs the rest, 2011-2025:")
 print(grp.summary())
@@ -74,8 +74,8 @@ order3 = list(truth3.first_treated.dropna().index) + list(truth3.first_treated[t
 names3 = dict(zip(order3, sending + [r for r in regions if r not in sending]))
 panel3 = kz.read_panel(sim3.to_frame().assign(region=lambda t: t["region"].map(names3))[["region", "year", "outcome"]],
                        sources=sim3.sources)
-table3 = kz.did_2x2(panel3, "outcome", "serpin_sending", post_from=2014)
-fe3 = kz.did_2x2(panel3, "outcome", "serpin_sending", post_from=2014, fixed_effects=True, cov="cluster")
+table3 = kz.did_2x2(panel3, "outcome", treated="serpin_sending", post_from=2014)
+fe3 = kz.did_2x2(panel3, "outcome", treated="serpin_sending", post_from=2014, fixed_effects=True, cov="cluster")
 print(kz.regression_table({"Table 3 spec (OLS)": table3, "TWFE, clustered": fe3}, stars=True))
 print("(simulated with a true effect of zero)")
 print(dx.wild_cluster_bootstrap(fe3, n_boot="exact").summary())

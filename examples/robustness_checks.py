@@ -22,14 +22,14 @@ treated = truth.first_treated.dropna().index.tolist()
 print("SIMULATED panel: true effect 0.5, linear pre-trend 0.03 a year in treated regions\n")
 
 # --- the estimate, three ways of computing its uncertainty
-fit = kz.did_2x2(panel, "outcome", treated, post_from=2014, fixed_effects=True, cov="cluster")
-ols = kz.did_2x2(panel, "outcome", treated, post_from=2014)
+fit = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
+ols = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014)
 print(kz.report.regression_table({"2x2, OLS errors (paper 002)": ols, "TWFE, clustered": fit}, stars=True), "\n")
 print(dx.wild_cluster_bootstrap(fit, n_boot="exact").summary(), "\n")
 print(dx.randomization_inference(fit, progress=False).summary(), "\n")
 
 # --- parallel trends: test, power, sensitivity
-es = kz.event_study(panel, "outcome", "first_treated", method="cs", leads=4, lags=5)
+es = kz.event_study(panel, "outcome", first_treated="first_treated", method="cs", leads=4, lags=5)
 print(es.table.round(3).to_string(), "\n")
 print(dx.pretrend_test(es).summary(), "\n")
 print(kz.honest_sensitivity(es, restriction="smoothness", target="average", progress=False).summary(), "\n")
@@ -37,12 +37,12 @@ print(kz.honest_sensitivity(es, restriction="relative_magnitude", target="averag
 
 # --- placebo, decomposition, influence of single regions
 print(dx.placebo_in_time(fit, shifts=[1, 2, 3]).summary(), "\n")
-print(dx.bacon_decomposition(panel, "outcome", "treated").summary(), "\n")
+print(dx.bacon_decomposition(panel, "outcome", treatment="treated").summary(), "\n")
 print(dx.leave_one_out(fit).summary(), "\n")
 
 # --- the same few-cluster checks on the heterogeneity-robust estimators: any result, any check
-for result in (kz.staggered_did(panel, "outcome", "first_treated"), es,
-               kz.event_study(panel, "outcome", "first_treated", method="sun_abraham", leads=4, lags=5)):
+for result in (kz.staggered_did(panel, "outcome", first_treated="first_treated"), es,
+               kz.event_study(panel, "outcome", first_treated="first_treated", method="sun_abraham", leads=4, lags=5)):
     print(result.method)
     print(result.effect_table().round(4).to_string())
     print(dx.wild_cluster_bootstrap(result, n_boot=9999, random_seed=1).summary())
@@ -54,7 +54,7 @@ for result in (kz.staggered_did(panel, "outcome", "first_treated"), es,
 draws = dict(draws=200, tune=200, chains=2) if fast else dict(draws=1000, tune=1000, chains=4)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", kz.errors.ConvergenceWarning)
-    bayes = kz.bayesian_event_study(panel, "outcome", "first_treated", leads=4, lags=5, prior="random_walk",
+    bayes = kz.bayesian_event_study(panel, "outcome", first_treated="first_treated", leads=4, lags=5, prior="random_walk",
                                     random_seed=7, progress=False, **draws)
 print(bayes.method)
 print(bayes.table.round(3).to_string())

@@ -29,15 +29,15 @@ def panel():
 def call_estimator(name, panel):
     regions = panel.to_frame().groupby("region")["first_treated"].first().dropna().index.tolist()
     calls = {
-        "did_2x2": lambda: kz.did_2x2(panel, "outcome", regions[:2], 2012, fixed_effects=True, cov="cluster"),
-        "twfe": lambda: kz.twfe(panel, "outcome", "treated"),
-        "staggered_did": lambda: kz.staggered_did(panel, "outcome", "first_treated"),
-        "event_study": lambda: kz.event_study(panel, "outcome", "first_treated", method="sun_abraham"),
-        "imputation_did": lambda: kz.imputation_did(panel, "outcome", "first_treated", leads=2, lags=2),
-        "two_stage_did": lambda: kz.two_stage_did(panel, "outcome", "first_treated", leads=2, lags=2),
-        "synthetic_did": lambda: kz.synthetic_did(panel, "outcome", regions[:2], 2012, n_reps=20, random_seed=1),
-        "synthetic_control": lambda: kz.synthetic_control(panel, "outcome", regions[:2], 2012),
-        "bayesian_event_study": lambda: kz.bayesian_event_study(panel, "outcome", "first_treated", draws=50,
+        "did_2x2": lambda: kz.did_2x2(panel, "outcome", treated=regions[:2], post_from=2012, fixed_effects=True, cov="cluster"),
+        "twfe": lambda: kz.twfe(panel, "outcome", treatment="treated"),
+        "staggered_did": lambda: kz.staggered_did(panel, "outcome", first_treated="first_treated"),
+        "event_study": lambda: kz.event_study(panel, "outcome", first_treated="first_treated", method="sun_abraham"),
+        "imputation_did": lambda: kz.imputation_did(panel, "outcome", first_treated="first_treated", leads=2, lags=2),
+        "two_stage_did": lambda: kz.two_stage_did(panel, "outcome", first_treated="first_treated", leads=2, lags=2),
+        "synthetic_did": lambda: kz.synthetic_did(panel, "outcome", treated=regions[:2], post_from=2012, n_reps=20, random_seed=1),
+        "synthetic_control": lambda: kz.synthetic_control(panel, "outcome", treated=regions[:2], post_from=2012),
+        "bayesian_event_study": lambda: kz.bayesian_event_study(panel, "outcome", first_treated="first_treated", draws=50,
                                                                 tune=50, chains=1, progress=False, random_seed=1),
     }
     return calls[name]()
@@ -91,16 +91,78 @@ def test_no_check_asks_which_estimator_made_a_result():
         assert "read_panel" not in text or path.name == "power.py", f"{path.name} re-reads a panel"
 
 
-def test_layers_do_not_import_upwards():
+#: What each top-level part of the package may import (ARCHITECTURE.md's table). Relative imports are
+#: resolved to their package, so ``from ..did import twfe`` counts as importing ``did``.
+ALLOWED = {
+    "errors": set(), "_imports": set(), "linalg": {"errors", "_imports"}, "parallel": {"errors"},
+    "panel": {"errors"}, "datasets": {"errors", "panel"}, "typology": {"errors", "panel"},
+    "design": {"errors", "panel", "datasets"},
+    "results": {"errors", "design"},
+    "did": {"errors", "_imports", "linalg", "parallel", "panel", "design", "results"},
+    "migration": {"errors", "_imports", "linalg", "panel", "datasets", "design", "results"},
+    "bayes": {"errors", "parallel", "panel", "datasets", "design", "results", "migration"},
+    "diagnostics": {"errors", "linalg", "parallel", "panel", "design", "results"},
+    "planning": {"errors", "parallel", "panel", "design", "results", "did", "diagnostics"},
+    "report": {"errors", "panel", "datasets", "design", "results", "did", "diagnostics", "planning", "bayes",
+               "migration", "typology", "parallel"},
+    "cli": {"errors", "panel", "datasets", "report"},
+}
+
+
+def kzcausal_imports():
+    """(file, importing part, imported part, imported names) for every relative import in the package."""
     src = ROOT / "src" / "kzcausal"
-    for folder, forbidden in (("did", ("diagnostics", "report")), ("bayes", ("diagnostics", "report")),
-                              ("diagnostics", ("report", "did.classic", "did.staggered", "did.event_study")),
-                              ("panel", ("did", "diagnostics", "report", "bayes"))):
-        for path in (src / folder).glob("*.py"):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and node.module:
-                    module = node.module
-                    assert not any(module == f or module.startswith(f + ".") or module.endswith("." + f)
-                                   for f in forbidden), f"{folder}/{path.name} imports {module}"
-    assert "results" in [p.stem for p in src.glob("*.py")]
+    for path in src.rglob("*.py"):
+        parts = list(path.relative_to(src).with_suffix("").parts)
+        package = parts[:-1]  # the package the module lives in
+        if parts[-1] == "__init__" and not package:
+            continue  # the package root exports everything
+        top = parts[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[:len(package) - (node.level - 1)]
+                target = base + (node.module.split(".") if node.module else [])
+                names = [a.name for a in node.names]
+                if not target:  # from .. import did, report
+                    for name in names:
+                        yield path, top, name, ["*"]
+                elif target[0] != top:
+                    yield path, top, ".".join(target), names
+
+
+def test_layers_do_not_import_upwards():
+    for path, top, target, _ in kzcausal_imports():
+        assert top in ALLOWED, f"{path}: add {top!r} to ALLOWED and to ARCHITECTURE.md's table"
+        assert target.split(".")[0] in ALLOWED[top], f"{path.relative_to(ROOT)}: {top} imports {target}"
+
+
+def test_no_private_imports_across_packages():
+    for path, top, target, names in kzcausal_imports():
+        private = [n for n in names if n.startswith("_") and n != "__version__"]
+        assert not private, f"{path.relative_to(ROOT)} imports private {private} from {target}"
+
+
+def test_only_the_panel_reads_its_private_data_and_only_displays_read_spec():
+    src = ROOT / "src" / "kzcausal"
+    spec_read = re.compile(r"\bspec\s*\[|\bspec\.get\(|\.spec\s*\[|\.spec\.get\(")
+    for path in src.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        relative = path.relative_to(src)
+        if relative.parts[0] != "panel":
+            assert "._data" not in text, f"{relative} reads a panel's private _data; use panel.select(...)"
+        # checks, tables, the result protocol and the report read typed result fields, never spec keys
+        if relative.parts[0] in ("diagnostics", "report") or relative.name == "results.py":
+            lines = [line for line in text.splitlines() if spec_read.search(line)
+                     and not line.lstrip().startswith("#")]
+            assert not lines, f"{relative} reads spec keys: {lines[:3]}"
+
+
+def test_every_public_name_is_in_the_reference():
+    reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^::: kzcausal\.([\w.]+)", reference, re.M))
+    import types
+
+    missing = [name for name in kz.__all__ if not isinstance(getattr(kz, name), types.ModuleType)
+               and name not in documented]
+    assert not missing, f"docs/reference.md lacks {missing} (add '::: kzcausal.<name>')"

@@ -36,8 +36,8 @@ def world():
                          year_half=frame["year"] * 0.5, never=0.0, constant=3.0)
     panel_x = _quiet(lambda: kz.read_panel(extra, regions=None))
     constant = _quiet(lambda: kz.read_panel(frame.assign(outcome=5.0), regions=None))
-    did = kz.did_2x2(panel, "outcome", treated, 2013, cov="cluster")
-    es = _quiet(lambda: kz.event_study(staggered, "outcome", "first_treated", method="sun_abraham"))
+    did = kz.did_2x2(panel, "outcome", treated=treated, post_from=2013, cov="cluster")
+    es = _quiet(lambda: kz.event_study(staggered, "outcome", first_treated="first_treated", method="sun_abraham"))
     return dict(panel=panel, staggered=staggered, treated=treated, frame=frame, panel_x=panel_x, constant=constant,
                 did=did, es=es)
 
@@ -55,9 +55,9 @@ def _raises(call, error, *names):
 # ---------------------------------------------------------------------------------------------- arguments' types
 @pytest.mark.parametrize("value", [0, 1.5, -0.1, "0.05", True, float("nan")])
 @pytest.mark.parametrize("call", [
-    lambda w, a: kz.did_2x2(w["panel"], "outcome", w["treated"], 2013, alpha=a),
-    lambda w, a: kz.twfe(w["panel"], "outcome", "treated", alpha=a),
-    lambda w, a: kz.synthetic_control(w["panel"], "outcome", w["treated"][:1], 2013, alpha=a),
+    lambda w, a: kz.did_2x2(w["panel"], "outcome", treated=w["treated"], post_from=2013, alpha=a),
+    lambda w, a: kz.twfe(w["panel"], "outcome", treatment="treated", alpha=a),
+    lambda w, a: kz.synthetic_control(w["panel"], "outcome", treated=w["treated"][:1], post_from=2013, alpha=a),
     lambda w, a: kz.wild_cluster_bootstrap(w["did"], alpha=a),
     lambda w, a: kz.pretrend_test(w["es"], alpha=a),
 ], ids=["did_2x2", "twfe", "synthetic_control", "wild_bootstrap", "pretrend_test"])
@@ -66,11 +66,11 @@ def test_alpha_outside_0_1_or_not_a_number_is_refused(world, call, value):
 
 
 @pytest.mark.parametrize(("call", "names"), [
-    (lambda w: kz.did_2x2(w["panel"], "outcome", w["treated"], 2013, fixed_effects="yes"), ["fixed_effects="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", method="twfe", bin_endpoints="no"),
+    (lambda w: kz.did_2x2(w["panel"], "outcome", treated=w["treated"], post_from=2013, fixed_effects="yes"), ["fixed_effects="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", method="twfe", bin_endpoints="no"),
      ["bin_endpoints="]),
-    (lambda w: kz.synthetic_control(w["panel"], "outcome", w["treated"][:1], 2013, average="no"), ["average="]),
-    (lambda w: kz.synthetic_did(w["panel"], "outcome", w["treated"], 2013, progress="no"), ["progress="]),
+    (lambda w: kz.synthetic_control(w["panel"], "outcome", treated=w["treated"][:1], post_from=2013, average="no"), ["average="]),
+    (lambda w: kz.synthetic_did(w["panel"], "outcome", treated=w["treated"], post_from=2013, progress="no"), ["progress="]),
     (lambda w: kz.wild_cluster_bootstrap(w["did"], impose_null="yes"), ["impose_null="]),
 ], ids=["fixed_effects", "bin_endpoints", "average", "progress", "impose_null"])
 def test_switches_take_booleans_not_truthy_strings(world, call, names):
@@ -81,25 +81,25 @@ def test_switches_take_booleans_not_truthy_strings(world, call, names):
     (lambda w: kz.randomization_inference(w["did"], 100, random_seed="x", progress=False), ["random_seed="]),
     (lambda w: kz.pretrend_test(w["es"], random_seed="x"), ["random_seed="]),
     (lambda w: kz.wild_cluster_bootstrap(w["did"], random_seed=[1]), ["random_seed="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", n_boot=50, random_seed=-1),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", n_boot=50, random_seed=-1),
      ["random_seed="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", n_boot=2.5), ["n_boot="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", n_boot=True), ["n_boot="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", method="sun_abraham", n_boot=99),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", n_boot=2.5), ["n_boot="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", n_boot=True), ["n_boot="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", method="sun_abraham", n_boot=99),
      ["n_boot=99", "method='cs'"]),
     (lambda w: kz.pretrend_test(w["es"], n_sim=1e4), ["n_sim="]),
     (lambda w: kz.pretrend_test(w["es"], power=0.8), ["power="]),
     (lambda w: kz.pretrend_test(w["es"], power=(1.5,)), ["power="]),
     (lambda w: kz.honest_sensitivity(w["es"], grid_points=10.5), ["grid_points="]),
     (lambda w: kz.randomization_inference(w["did"], 1, progress=False), ["assignments=", "19"]),
-    (lambda w: kz.power_analysis(w["panel"], "outcome", "first_treated", n_sims=10, effects=["big"]), ["effects="]),
-    (lambda w: kz.power_analysis(w["panel"], "outcome", "first_treated", n_sims=10, estimators={"x": 5}),
+    (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10, effects=["big"]), ["effects="]),
+    (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10, estimators={"x": 5}),
      ["estimators", "'x'"]),
-    (lambda w: kz.power_analysis(w["panel"], "outcome", "first_treated", n_sims=10, target=1.5), ["target="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", method="sun_abraham", reference=True),
+    (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10, target=1.5), ["target="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", method="sun_abraham", reference=True),
      ["reference="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", anticipation=1.5), ["anticipation="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", anticipation=-1), ["anticipation="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", anticipation=1.5), ["anticipation="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", anticipation=-1), ["anticipation="]),
     (lambda w: kz.placebo_in_time(w["did"], 2), ["shifts="]),
     (lambda w: kz.placebo_in_time(w["did"], [True]), ["shifts", "True"]),
     (lambda w: kz.placebo_in_time(w["did"], [100]), ["shifts", "100"]),
@@ -117,15 +117,15 @@ def test_a_dask_address_that_does_not_answer_names_client():
 
 # ---------------------------------------------------------------------------------------------- lists of names
 @pytest.mark.parametrize(("call", "names"), [
-    (lambda w: kz.did_2x2(w["panel"], "outcome", None, 2013), ["treated="]),
-    (lambda w: kz.did_2x2(w["panel"], "outcome", [1, 2], 2013), ["treated", "[1, 2]"]),
-    (lambda w: kz.did_2x2(w["panel"], "outcome", [w["treated"][0]] * 2, 2013), ["treated", "more than once"]),
-    (lambda w: kz.did_2x2(w["panel"], "outcome", w["treated"][0], 2013), ["treated=", "treated=['"]),
-    (lambda w: kz.twfe(w["panel_x"], "outcome", "treated", covariates=5), ["covariates="]),
-    (lambda w: kz.twfe(w["panel_x"], "outcome", "treated", covariates=["x", "x"]), ["covariates", "'x'"]),
-    (lambda w: kz.twfe(w["panel_x"], "outcome", "treated", covariates=["outcome"]), ["covariates", "'outcome'"]),
-    (lambda w: kz.twfe(w["panel_x"], "outcome", "treated", covariates=["treated"]), ["covariates", "'treated'"]),
-    (lambda w: kz.synthetic_control(w["panel"], "outcome", w["treated"][:1], 2013, predictors=3), ["predictors="]),
+    (lambda w: kz.did_2x2(w["panel"], "outcome", treated=None, post_from=2013), ["treated="]),
+    (lambda w: kz.did_2x2(w["panel"], "outcome", treated=[1, 2], post_from=2013), ["treated", "[1, 2]"]),
+    (lambda w: kz.did_2x2(w["panel"], "outcome", treated=[w["treated"][0]] * 2, post_from=2013), ["treated", "more than once"]),
+    (lambda w: kz.did_2x2(w["panel"], "outcome", treated=w["treated"][0], post_from=2013), ["treated=", "treated=['"]),
+    (lambda w: kz.twfe(w["panel_x"], "outcome", treatment="treated", covariates=5), ["covariates="]),
+    (lambda w: kz.twfe(w["panel_x"], "outcome", treatment="treated", covariates=["x", "x"]), ["covariates", "'x'"]),
+    (lambda w: kz.twfe(w["panel_x"], "outcome", treatment="treated", covariates=["outcome"]), ["covariates", "'outcome'"]),
+    (lambda w: kz.twfe(w["panel_x"], "outcome", treatment="treated", covariates=["treated"]), ["covariates", "'treated'"]),
+    (lambda w: kz.synthetic_control(w["panel"], "outcome", treated=w["treated"][:1], post_from=2013, predictors=3), ["predictors="]),
     (lambda w: kz.placebo_outcome(w["did"], w["panel"], 5), ["outcomes="]),
     (lambda w: kz.placebo_outcome(w["did"], w["panel"], ["outcome"]), ["outcomes", "'outcome'"]),
     (lambda w: kz.placebo_outcome(w["did"], _quiet(lambda: kz.load_kazakhstan(2021)), ["grp"]),
@@ -139,9 +139,9 @@ def test_lists_of_names_are_checked(world, call, names):
 
 # ---------------------------------------------------------------------------------------------- objects' types
 @pytest.mark.parametrize(("call", "names"), [
-    (lambda w: kz.did_2x2(w["frame"], "outcome", w["treated"], 2013), ["panel", "DataFrame", "read_panel"]),
-    (lambda w: kz.twfe(w["frame"], "outcome", "treated"), ["panel", "DataFrame"]),
-    (lambda w: kz.synthetic_did(w["frame"], "outcome", w["treated"], 2013), ["panel", "DataFrame"]),
+    (lambda w: kz.did_2x2(w["frame"], "outcome", treated=w["treated"], post_from=2013), ["panel", "DataFrame", "read_panel"]),
+    (lambda w: kz.twfe(w["frame"], "outcome", treatment="treated"), ["panel", "DataFrame"]),
+    (lambda w: kz.synthetic_did(w["frame"], "outcome", treated=w["treated"], post_from=2013), ["panel", "DataFrame"]),
     (lambda w: kz.randomization_inference(w["frame"], 100), ["result", "DataFrame"]),
     (lambda w: kz.wild_cluster_bootstrap(None), ["result", "NoneType"]),
     (lambda w: kz.leave_one_out(w["frame"]), ["result", "DataFrame"]),
@@ -150,8 +150,8 @@ def test_lists_of_names_are_checked(world, call, names):
     (lambda w: kz.pretrend_test(w["es"]).plot(ax=[1]), ["ax", "list"]),
     (lambda w: w["did"].refit("rows"), ["data", "str"]),
     (lambda w: kz.gravity_model([1, 2, 3]), ["flows", "list"]),
-    (lambda w: kz.bacon_decomposition(w["frame"], "outcome", "treated"), ["panel", "DataFrame"]),
-    (lambda w: kz.power_analysis(w["frame"], "outcome", "first_treated", n_sims=10), ["panel", "DataFrame"]),
+    (lambda w: kz.bacon_decomposition(w["frame"], "outcome", treatment="treated"), ["panel", "DataFrame"]),
+    (lambda w: kz.power_analysis(w["frame"], "outcome", first_treated="first_treated", n_sims=10), ["panel", "DataFrame"]),
     (lambda w: kz.leave_one_out(kz.randomization_inference(w["did"], 50, random_seed=0, progress=False)),
      ["leave_one_out", "RandomizationResult"]),
     (lambda w: w["did"].refit(cohorts={w["treated"][0]: "2013"}), ["cohorts", "'2013'"]),
@@ -173,8 +173,8 @@ def test_wrong_objects_are_refused_by_name(world, call, names):
 def test_first_treated_years_are_checked(world, first_treated, names, method):
     def call():
         if method == "imputation":
-            return kz.imputation_did(world["staggered"], "outcome", first_treated)
-        return kz.event_study(world["staggered"], "outcome", first_treated, method=method)
+            return kz.imputation_did(world["staggered"], "outcome", first_treated=first_treated)
+        return kz.event_study(world["staggered"], "outcome", first_treated=first_treated, method=method)
     _raises(call, PanelError if first_treated == "treated" else SpecificationError, *names)
 
 
@@ -184,18 +184,18 @@ def test_a_cohort_after_the_sample_is_kept_as_untreated_and_said(world, method):
     cohorts = {"Region 01": 2050, "Region 02": 2012, "Region 03": 2014}
     said = r"after the last year with data \(2017\), so they are untreated in every row here(.|\n)*Region 01: 2050"
     with pytest.warns(kz.errors.KzCausalWarning, match=said):
-        result = kz.event_study(world["staggered"], "outcome", cohorts, method=method)
+        result = kz.event_study(world["staggered"], "outcome", first_treated=cohorts, method=method)
     assert any("Region 01: 2050" in c for c in result.caveats)
 
 
 # ---------------------------------------------------------------------------------------------- degenerate data
 @pytest.mark.parametrize(("call", "names"), [
-    (lambda w: kz.twfe(w["panel_x"], "outcome", "treated", covariates=["year_half"]), ["year_half", "absorbed"]),
-    (lambda w: kz.twfe(w["panel_x"], "outcome", "treated", covariates=["region_const"]), ["region_const"]),
-    (lambda w: kz.synthetic_control(w["constant"], "outcome", w["treated"][:1], 2013), ["outcome", "same"]),
-    (lambda w: kz.synthetic_did(w["constant"], "outcome", w["treated"], 2013), ["outcome", "same"]),
-    (lambda w: kz.bacon_decomposition(w["constant"], "outcome", "treated"), ["outcome", "same"]),
-    (lambda w: kz.bacon_decomposition(w["panel_x"], "outcome", "never"), ["never", "never 1"]),
+    (lambda w: kz.twfe(w["panel_x"], "outcome", treatment="treated", covariates=["year_half"]), ["year_half", "absorbed"]),
+    (lambda w: kz.twfe(w["panel_x"], "outcome", treatment="treated", covariates=["region_const"]), ["region_const"]),
+    (lambda w: kz.synthetic_control(w["constant"], "outcome", treated=w["treated"][:1], post_from=2013), ["outcome", "same"]),
+    (lambda w: kz.synthetic_did(w["constant"], "outcome", treated=w["treated"], post_from=2013), ["outcome", "same"]),
+    (lambda w: kz.bacon_decomposition(w["constant"], "outcome", treatment="treated"), ["outcome", "same"]),
+    (lambda w: kz.bacon_decomposition(w["panel_x"], "outcome", treatment="never"), ["never", "never 1"]),
     (lambda w: kz.placebo_outcome(w["did"], w["panel_x"], ["constant"]), ["constant", "same"]),
 ], ids=["absorbed-by-year", "region-constant", "sc-constant", "sdid-constant", "bacon-constant", "bacon-never",
         "placebo-constant"])
@@ -234,13 +234,13 @@ def test_gravity_distances_must_be_a_frame(gravity_rows):
 
 # ---------------------------------------------------------------------------------------------- resource guards
 @pytest.mark.parametrize(("call", "names"), [
-    (lambda w: kz.event_study(w["staggered"], "outcome", "first_treated", n_boot=10**12), ["n_boot=", "cap"]),
-    (lambda w: kz.synthetic_did(w["panel"], "outcome", w["treated"], 2013, n_reps=10**10), ["n_reps=", "cap"]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", n_boot=10**12), ["n_boot=", "cap"]),
+    (lambda w: kz.synthetic_did(w["panel"], "outcome", treated=w["treated"], post_from=2013, n_reps=10**10), ["n_reps=", "cap"]),
     (lambda w: kz.pretrend_test(w["es"], n_sim=10**12), ["n_sim=", "cap"]),
     (lambda w: kz.honest_sensitivity(w["es"], grid_points=10**9), ["grid_points=", "cap"]),
     (lambda w: kz.honest_sensitivity(w["es"], M=np.linspace(0, 1, 10**6)), ["M has", "cap"]),
-    (lambda w: kz.power_analysis(w["panel"], "outcome", "first_treated", n_sims=10**9), ["n_sims=", "cap"]),
-    (lambda w: kz.power_analysis(w["panel"], "outcome", "first_treated", n_sims=10**4, n_draws=10**4,
+    (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10**9), ["n_sims=", "cap"]),
+    (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10**4, n_draws=10**4,
                                  inference=["randomization"]), ["n_sims x n_draws", "cap"]),
 ], ids=["event_study-n_boot", "sdid-n_reps", "pretrend-n_sim", "honest-grid", "honest-bounds", "power-n_sims",
         "power-draws"])
@@ -254,7 +254,7 @@ def test_huge_requests_are_refused_at_once_with_the_cap(world, call, names):
 # ---------------------------------------------------------------------------------------------- the last three
 def test_event_window_of_an_aggregation(world):
     """aggregate('event', min_e=3, max_e=-3) raised numpy's 'need at least one array to concatenate'."""
-    fit = _quiet(lambda: kz.staggered_did(world["staggered"], "outcome", "first_treated"))
+    fit = _quiet(lambda: kz.staggered_did(world["staggered"], "outcome", first_treated="first_treated"))
     _raises(lambda: fit.aggregate("event", min_e=3, max_e=-3), SpecificationError, "min_e=3", "max_e=-3", "Fix")
     _raises(lambda: fit.aggregate("event", min_e=40), SpecificationError, "[40, None]", "event times run from")
     _raises(lambda: fit.aggregate("event", min_e=1.5), SpecificationError, "min_e=1.5")

@@ -65,8 +65,8 @@ def test_seeded_tasks_are_identical_serially_and_on_two_workers(client):
 
 
 def test_checks_and_power_give_identical_numbers_on_dask(client, staggered):
-    cs = kz.staggered_did(staggered, "outcome", "first_treated")
-    es = kz.event_study(staggered, "outcome", "first_treated", leads=3, lags=3)
+    cs = kz.staggered_did(staggered, "outcome", first_treated="first_treated")
+    es = kz.event_study(staggered, "outcome", first_treated="first_treated", leads=3, lags=3)
     power = dict(estimators={"TWFE": _twfe}, inference=["analytic", "wild_bootstrap"], n_sims=12,
                  effects=[0.0, 1.0], n_draws=49, random_seed=3, progress=False)
     runs = []
@@ -78,7 +78,7 @@ def test_checks_and_power_give_identical_numbers_on_dask(client, staggered):
                 "ri": dx.randomization_inference(cs, assignments=60, statistic="t", random_seed=1,
                                                  progress=False).distribution,
                 "honest": dx.honest_sensitivity(es, restriction="relative_magnitude", Mbar=[0, 0.5], progress=False).table,
-                "power": kz.power_analysis(staggered, "outcome", "first_treated", **power).power,
+                "power": kz.power_analysis(staggered, "outcome", first_treated="first_treated", **power).power,
             })
     serial, parallel = runs
     for key in serial:
@@ -90,7 +90,7 @@ def test_checks_and_power_give_identical_numbers_on_dask(client, staggered):
 
 
 def _twfe(panel, outcome):
-    return kz.twfe(panel, outcome, "treated")
+    return kz.twfe(panel, outcome, treatment="treated")
 
 
 def _die_once(x, marker):

@@ -5,7 +5,7 @@ regions: validated region x year panels, difference-in-differences with honest
 few-cluster inference, and hierarchical Bayesian elasticities.
 """
 
-from . import bayes, datasets, diagnostics, report
+from . import bayes, datasets, design, diagnostics, planning, report
 from .bayes import bayesian_event_study, bayesian_gravity, compare_models, factor_model, hierarchical_elasticity
 from .datasets import SimulationTruth, load_kazakhstan, load_migration_flows, simulate_panel
 from .diagnostics import (
@@ -14,7 +14,6 @@ from .diagnostics import (
     leave_one_out,
     placebo_in_time,
     placebo_outcome,
-    power_analysis,
     pretrend_test,
     randomization_inference,
     wild_cluster_bootstrap,
@@ -31,6 +30,7 @@ from .did import (
     two_stage_did,
 )
 from .migration import gravity_data, gravity_model, pair_did
+from .planning import power_analysis
 from .errors import (
     ConvergenceWarning,
     DataFileError,
@@ -96,6 +96,8 @@ __all__ = [
     "report",
     "datasets",
     "diagnostics",
+    "design",
+    "planning",
     "KzCausalError",
     "DataFileError",
     "PanelError",

@@ -21,8 +21,8 @@ event-time coefficients   :class:`EventStudyResult` (pre-trend test, HonestDiD)
 
 from __future__ import annotations
 
+import copy
 import warnings
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from .design.rows import check_rows, reassign
 from .errors import DegenerateEstimateWarning, SpecificationError
 
 __all__ = ["EstimationResult", "EventStudyResult", "CheckResult", "LinearDesign", "RegressionForm",
@@ -187,6 +188,11 @@ class EstimationResult(_Table):
         Optional shortcuts for checks: see :class:`LinearDesign`; ``regression()`` builds the
         :class:`RegressionForm` of the effect (the WCR bootstrap); ``permuted(labels)`` gives
         the effect for each row of a (assignments x regions) matrix of cohort labels.
+    outcome, alpha, ssc, covariance
+        The outcome variable; 1 - the confidence level of the table's intervals; the small-sample convention of clustered
+        errors (None if not clustered or not applicable); the covariance asked for (``"cluster"``,
+        ``"ols"``, ``"robust"`` ...; None where the estimator has one kind). Tables, plots and checks
+        read these fields, never ``spec`` (which records the call for display only).
     outcome_refitter
         Optional shortcut for :meth:`refit_outcomes`: ``outcome_refitter(Y)`` gives the effect's
         estimates and standard errors for every column of an outcome matrix ``Y`` (rows as
@@ -210,6 +216,10 @@ class EstimationResult(_Table):
     regression: Callable[[], RegressionForm] | None = field(default=None, repr=False)
     permuted: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     outcome_refitter: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
+    outcome: str = ""
+    alpha: float = 0.05
+    ssc: str | None = None
+    covariance: str | None = None
 
     def __post_init__(self) -> None:
         """Flag a degenerate effect (finite estimate, zero or undefined standard error) once, here."""
@@ -231,11 +241,17 @@ class EstimationResult(_Table):
             warnings.warn(f"{self.method}: {note}.", DegenerateEstimateWarning, stacklevel=3)
             object.__setattr__(self, "caveats", (*self.caveats, note))
 
-    # ------------------------------------------------------------- the numbers
-    @property
-    def outcome(self) -> str:
-        return str(self.spec.get("outcome", ""))
+    def noting(self, notes) -> EstimationResult:
+        """This result with ``notes`` (what the design layer did to the rows: regions excluded, rows left
+        out) before its caveats; the result itself is not changed."""
+        notes = tuple(n for n in notes if n not in self.caveats)
+        if not notes:
+            return self
+        out = copy.copy(self)
+        object.__setattr__(out, "caveats", (*notes, *self.caveats))
+        return out
 
+    # ------------------------------------------------------------- the numbers
     def effect_table(self) -> pd.DataFrame:
         """The rows of the effect term(s): estimate, std_error, ci_low, ci_high, p_value."""
         if not self.effect:
@@ -279,32 +295,15 @@ class EstimationResult(_Table):
         if self.refitter is None:
             raise SpecificationError(f"{type(self).__name__} ({self.method}) cannot be re-estimated; "
                                      "checks that re-fit need a frequentist DID estimator's result.")
-        if data is not None and not isinstance(data, pd.DataFrame):
-            raise SpecificationError(f"refit: data is a {type(data).__name__}, not a DataFrame. Fix: pass rows in the "
-                                     "layout of result.data (or None for this result's own rows).")
-        rows = self.rows() if data is None else data
-        outcome = outcome or self.outcome
-        missing = [c for c in ("region", "year", "cohort", outcome) if c not in rows.columns]
-        if missing:
-            raise SpecificationError(f"refit: the rows lack column(s) {missing}; they need the layout of "
-                                     f"result.data ({list(self.rows().columns)}).")
+        own = self.rows()
+        outcome = self.outcome if outcome is None else outcome
+        if not isinstance(outcome, str) or not outcome:
+            raise SpecificationError(f"refit: outcome={outcome!r}; give the name of a column of the rows.")
+        rows, notes = (own, ()) if data is None and outcome == self.outcome else check_rows(
+            own if data is None else data, like=own, outcome=outcome, own_outcome=self.outcome)
         if cohorts is not None:
-            values = cohorts.to_numpy() if isinstance(cohorts, pd.Series) else list(dict(cohorts).values())
-            wrong = [v for v in values if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(
-                v, (int, float, np.integer, np.floating)))]
-            if wrong:
-                raise SpecificationError(f"refit(cohorts=...): {wrong[:5]} are not years. Fix: map each region to a "
-                                         "first treated year as a number (NaN or inf: never treated).")
-            given = pd.Series(cohorts, dtype=float)
-            regions = pd.unique(rows["region"])
-            unknown = given.index.difference(regions).tolist()
-            if unknown:
-                raise SpecificationError(f"refit(cohorts=...): region(s) {unknown[:5]} are not in the rows. Fix: use "
-                                         f"names from their regions: {list(regions)}.")
-            # regions not named are never treated
-            mapped = given.reindex(regions).fillna(np.inf)
-            rows = rows.assign(cohort=rows["region"].map(mapped).to_numpy(float))
-        return self.refitter(rows, outcome)
+            rows = reassign(rows, cohorts)
+        return self.refitter(rows, outcome).noting(notes)
 
     def refit_outcomes(self, outcomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The headline effect re-estimated with each column of ``outcomes`` as the outcome.
@@ -369,7 +368,7 @@ class EstimationResult(_Table):
     def plot(self, ax=None):
         """Coefficient plot (estimate and confidence interval by term); returns the Axes."""
         ax = _interval_plot(self.table, ax)
-        alpha = float(self.spec.get("alpha", 0.05) or 0.05)
+        alpha = self.alpha
         ax.set_xlabel(f"estimate ({1 - alpha:.0%} CI)")
         ax.set_title(self.method, fontsize="small")
         return ax
@@ -380,12 +379,15 @@ class EventStudyResult(EstimationResult):
     """Dynamic effects by event time, with their full covariance matrix.
 
     ``reference`` is the event time the estimates are relative to (marked on plots).
+    ``base_period`` is ``"universal"`` (every estimate relative to ``reference``) or ``"varying"``
+    (R did's default for CS: pre-period estimates compare consecutive years).
     ``overall`` is the post-period summary effect (estimate, std_error, ci_low, ci_high,
     p_value) and ``overall_estimand`` says in words what it averages; checks test it
     (``effect = ("overall",)``).
     """
 
     reference: int | None = -1
+    base_period: str = "universal"
     overall: pd.Series = field(default_factory=lambda: pd.Series(np.nan, index=COLUMNS))
     overall_estimand: str = "mean of the post-period event-time effects"
 

@@ -141,17 +141,17 @@ P_ALL_TREATED = quiet_panel(variant(first_treated=2014.0, treated=lambda f: (f["
 P_SHORT = quiet_panel(BASE[BASE["year"] >= 2013])  # one pre-period before 2014
 P_TREND = quiet_panel(variant(outcome=lambda f: f["year"] - 2000.0))  # common trend only: effect exactly 0
 
-R2 = kz.did_2x2(P, "outcome", T, 2014, cov="cluster")
-R2_OLS = kz.did_2x2(P, "outcome", T, 2014)
-RT = kz.twfe(P, "outcome", "treated")
-R2_MACRO = quiet(lambda: kz.did_2x2(P_X, "outcome", T, 2014, cov="cluster", cluster="macro", fixed_effects=True))
-ES = quiet(lambda: kz.event_study(PS, "outcome", "first_treated"))
-ES_SA = quiet(lambda: kz.event_study(PS, "outcome", "first_treated", method="sun_abraham"))
-ES_NOPRE = quiet(lambda: kz.event_study(PS, "outcome", "first_treated", method="sun_abraham", leads=1, lags=2))
-IM = quiet(lambda: kz.imputation_did(PS, "outcome", "first_treated"))
-SD = quiet(lambda: kz.synthetic_did(P, "outcome", T, 2014, progress=False, n_reps=50, random_seed=1))
-SC = quiet(lambda: kz.synthetic_control(P, "outcome", T[:1], 2014, random_seed=1))
-AT = quiet(lambda: kz.staggered_did(PS, "outcome", "first_treated", progress=False))
+R2 = kz.did_2x2(P, "outcome", treated=T, post_from=2014, cov="cluster")
+R2_OLS = kz.did_2x2(P, "outcome", treated=T, post_from=2014)
+RT = kz.twfe(P, "outcome", treatment="treated")
+R2_MACRO = quiet(lambda: kz.did_2x2(P_X, "outcome", treated=T, post_from=2014, cov="cluster", cluster="macro", fixed_effects=True))
+ES = quiet(lambda: kz.event_study(PS, "outcome", first_treated="first_treated"))
+ES_SA = quiet(lambda: kz.event_study(PS, "outcome", first_treated="first_treated", method="sun_abraham"))
+ES_NOPRE = quiet(lambda: kz.event_study(PS, "outcome", first_treated="first_treated", method="sun_abraham", leads=1, lags=2))
+IM = quiet(lambda: kz.imputation_did(PS, "outcome", first_treated="first_treated"))
+SD = quiet(lambda: kz.synthetic_did(P, "outcome", treated=T, post_from=2014, progress=False, n_reps=50, random_seed=1))
+SC = quiet(lambda: kz.synthetic_control(P, "outcome", treated=T[:1], post_from=2014, random_seed=1))
+AT = quiet(lambda: kz.staggered_did(PS, "outcome", first_treated="first_treated", progress=False))
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     FLOWS = kz.load_migration_flows(2021).select(years=[2015, 2020, 2021, 2023, 2024])
@@ -187,31 +187,31 @@ HS = quiet(lambda: kz.honest_sensitivity(ES_SA, progress=False, grid_points=10))
 def did(panel=P, **kw):
     args = dict(outcome="outcome", treated=T, post_from=2014)
     args.update(kw)
-    return kz.did_2x2(panel, args.pop("outcome"), args.pop("treated"), args.pop("post_from"), **args)
+    return kz.did_2x2(panel, args.pop("outcome"), treated=args.pop("treated"), post_from=args.pop("post_from"), **args)
 
 
 def tw(panel=P_X, **kw):
     args = dict(outcome="outcome", treatment="treated")
     args.update(kw)
-    return kz.twfe(panel, args.pop("outcome"), args.pop("treatment"), **args)
+    return kz.twfe(panel, args.pop("outcome"), treatment=args.pop("treatment"), **args)
 
 
 def es(panel=PS, **kw):
     args = dict(outcome="outcome", first_treated="first_treated")
     args.update(kw)
-    return kz.event_study(panel, args.pop("outcome"), args.pop("first_treated"), **args)
+    return kz.event_study(panel, args.pop("outcome"), first_treated=args.pop("first_treated"), **args)
 
 
 def sdid(panel=P, **kw):
     args = dict(outcome="outcome", treated=T, post_from=2014, progress=False, n_reps=20, random_seed=0)
     args.update(kw)
-    return kz.synthetic_did(panel, args.pop("outcome"), args.pop("treated"), args.pop("post_from"), **args)
+    return kz.synthetic_did(panel, args.pop("outcome"), treated=args.pop("treated"), post_from=args.pop("post_from"), **args)
 
 
 def sc(panel=P, **kw):
     args = dict(outcome="outcome", treated=T[:1], post_from=2014, random_seed=0)
     args.update(kw)
-    return kz.synthetic_control(panel, args.pop("outcome"), args.pop("treated"), args.pop("post_from"), **args)
+    return kz.synthetic_control(panel, args.pop("outcome"), treated=args.pop("treated"), post_from=args.pop("post_from"), **args)
 
 
 def imp(panel=PS, two_stage=False, **kw):
@@ -224,13 +224,13 @@ def imp(panel=PS, two_stage=False, **kw):
 def att(panel=PS, **kw):
     args = dict(outcome="outcome", first_treated="first_treated", progress=False)
     args.update(kw)
-    return kz.staggered_did(panel, args.pop("outcome"), args.pop("first_treated"), **args)
+    return kz.staggered_did(panel, args.pop("outcome"), first_treated=args.pop("first_treated"), **args)
 
 
 def power(**kw):
     args = dict(n_sims=10, random_seed=0, progress=False)
     args.update(kw)
-    return kz.power_analysis(P, "outcome", "first_treated", **args)
+    return kz.power_analysis(P, "outcome", first_treated="first_treated", **args)
 
 
 # --------------------------------------------------------------------------- cases: did_2x2
@@ -572,17 +572,17 @@ degenerate("placebo_outcome constant placebo outcome", lambda: kz.placebo_outcom
 ok("placebo_outcome outcomes a string", lambda: kz.placebo_outcome(R2, P, "grp"))
 
 # --------------------------------------------------------------------------- bacon
-bad("bacon_decomposition outcome unknown", lambda: kz.bacon_decomposition(P, "y", "treated"), "y")
-bad("bacon_decomposition treatment not 0/1", lambda: kz.bacon_decomposition(P, "outcome", "grp"), "grp")
-bad("bacon_decomposition treatment switches off", lambda: kz.bacon_decomposition(P_X, "outcome", "switch"),
+bad("bacon_decomposition outcome unknown", lambda: kz.bacon_decomposition(P, "y", treatment="treated"), "y")
+bad("bacon_decomposition treatment not 0/1", lambda: kz.bacon_decomposition(P, "outcome", treatment="grp"), "grp")
+bad("bacon_decomposition treatment switches off", lambda: kz.bacon_decomposition(P_X, "outcome", treatment="switch"),
     "switch")
-bad("bacon_decomposition constant outcome", lambda: kz.bacon_decomposition(P_CONST, "outcome", "treated"),
+bad("bacon_decomposition constant outcome", lambda: kz.bacon_decomposition(P_CONST, "outcome", treatment="treated"),
     "outcome")
-bad("bacon_decomposition NaN outcome", lambda: kz.bacon_decomposition(P_NAN, "outcome", "treated"), "outcome")
-bad("bacon_decomposition unbalanced", lambda: kz.bacon_decomposition(P_GAP, "outcome", "treated"), "balanced")
-bad("bacon_decomposition treatment always 1", lambda: kz.bacon_decomposition(P_X, "outcome", "always"), "always")
-bad("bacon_decomposition treatment never 1", lambda: kz.bacon_decomposition(P_X, "outcome", "never"), "never")
-ok("bacon_decomposition staggered", lambda: kz.bacon_decomposition(PS, "outcome", "treated"))
+bad("bacon_decomposition NaN outcome", lambda: kz.bacon_decomposition(P_NAN, "outcome", treatment="treated"), "outcome")
+bad("bacon_decomposition unbalanced", lambda: kz.bacon_decomposition(P_GAP, "outcome", treatment="treated"), "balanced")
+bad("bacon_decomposition treatment always 1", lambda: kz.bacon_decomposition(P_X, "outcome", treatment="always"), "always")
+bad("bacon_decomposition treatment never 1", lambda: kz.bacon_decomposition(P_X, "outcome", treatment="never"), "never")
+ok("bacon_decomposition staggered", lambda: kz.bacon_decomposition(PS, "outcome", treatment="treated"))
 
 # --------------------------------------------------------------------------- power
 for arg, value in (("n_sims", 0), ("n_sims", -3), ("n_sims", 2.5), ("n_sims", True), ("target", 1.5),
@@ -593,8 +593,8 @@ for arg, value in (("n_sims", 0), ("n_sims", -3), ("n_sims", 2.5), ("n_sims", Tr
 bad("power_analysis n_sims huge", lambda: power(n_sims=10**9), "n_sims", max_s=2)
 bad("power_analysis n_draws huge with RI", lambda: power(inference=["randomization"], n_draws=10**9), "n_draws",
     max_s=2)
-bad("power_analysis first_treated unknown", lambda: kz.power_analysis(P, "outcome", "adopt", n_sims=10), "adopt")
-bad("power_analysis constant outcome", lambda: kz.power_analysis(P_CONST, "outcome", "first_treated", n_sims=10,
+bad("power_analysis first_treated unknown", lambda: kz.power_analysis(P, "outcome", first_treated="adopt", n_sims=10), "adopt")
+bad("power_analysis constant outcome", lambda: kz.power_analysis(P_CONST, "outcome", first_treated="first_treated", n_sims=10,
                                                                 progress=False), "outcome")
 ok("power_analysis small", lambda: power(effects=[0.0, 1.0]))
 
@@ -675,9 +675,9 @@ bad("extra: honest_sensitivity on a check result", lambda: kz.honest_sensitivity
 bad("extra: pretrend_test on None", lambda: kz.pretrend_test(None), "NoneType")
 bad("extra: placebo_in_time shifts None", lambda: kz.placebo_in_time(R2, None), "shifts")
 bad("extra: leave_one_out on a check result", lambda: kz.leave_one_out(RI), "result")
-bad("extra: power_analysis panel a DataFrame", lambda: kz.power_analysis(BASE, "outcome", "first_treated",
+bad("extra: power_analysis panel a DataFrame", lambda: kz.power_analysis(BASE, "outcome", first_treated="first_treated",
                                                                           n_sims=10), "panel")
-bad("extra: bacon_decomposition panel a DataFrame", lambda: kz.bacon_decomposition(BASE, "outcome", "treated"),
+bad("extra: bacon_decomposition panel a DataFrame", lambda: kz.bacon_decomposition(BASE, "outcome", treatment="treated"),
     "panel")
 bad("extra: synthetic_control predictors include the outcome", lambda: sc(predictors=["outcome", "outcome"]),
     "predictors")

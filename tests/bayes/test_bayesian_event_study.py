@@ -19,7 +19,7 @@ def fitted():
     panel, _ = kz.simulate_panel(cohorts={2013: 4, 2016: 4}, effect=1.0, dynamic=0.3, random_seed=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        result = bayesian_event_study(panel, "outcome", "first_treated", leads=4, lags=4, draws=500, tune=500,
+        result = bayesian_event_study(panel, "outcome", first_treated="first_treated", leads=4, lags=4, draws=500, tune=500,
                                       chains=2, sampler="nutpie", random_seed=1, progress=False)
     return panel, result
 
@@ -30,7 +30,7 @@ def test_covers_the_true_dynamic_effects_and_agrees_with_sun_abraham(fitted):
     truth = {e: (1.0 + 0.3 * e if e >= 0 else 0.0) for e in range(-4, 4) if e != -1}   # the e = 4 bin averages
     covered = [table.loc[e, "ci_low"] <= v <= table.loc[e, "ci_high"] for e, v in truth.items()]
     assert np.mean(covered) >= 5 / 7
-    sa = kz.event_study(panel, "outcome", "first_treated", method="sun_abraham", leads=4, lags=4).table
+    sa = kz.event_study(panel, "outcome", first_treated="first_treated", method="sun_abraham", leads=4, lags=4).table
     # Partial pooling and the priors move the estimates by a fraction of a posterior sd (1.08 sd at most on
     # the machine this was written on); the posterior means also carry Monte Carlo error, which differs from
     # one machine's seeded stream to another's. The bound is 1.5 posterior sd plus 4 Monte Carlo standard
@@ -60,11 +60,11 @@ def test_bad_input():
     holes = kz.read_panel(frame[(frame["region"] != "Region 01") | (frame["year"] != 2015)]
                           [["region", "year", "outcome", "first_treated"]], regions=None, allow_gaps=True)
     with pytest.raises(SpecificationError, match="balanced"):
-        bayesian_event_study(holes, "outcome", "first_treated", leads=3, lags=3, progress=False)
+        bayesian_event_study(holes, "outcome", first_treated="first_treated", leads=3, lags=3, progress=False)
     with pytest.raises(SpecificationError, match="lead"):
-        bayesian_event_study(panel, "outcome", "first_treated", leads=1, lags=3, progress=False)
+        bayesian_event_study(panel, "outcome", first_treated="first_treated", leads=1, lags=3, progress=False)
     with pytest.raises(SpecificationError, match="prior"):
-        bayesian_event_study(panel, "outcome", "first_treated", prior="flat", progress=False)
+        bayesian_event_study(panel, "outcome", first_treated="first_treated", prior="flat", progress=False)
 
 
 @pytest.mark.parametrize("prior", ["independent", "random_walk"])

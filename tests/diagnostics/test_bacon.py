@@ -16,8 +16,8 @@ from kzcausal.errors import SpecificationError
 def test_weighted_sum_is_the_twfe_coefficient(cohorts, never):
     panel, _ = kz.simulate_panel(n_regions=sum(cohorts.values()) + never, cohorts=cohorts, dynamic=0.3,
                                  heterogeneity=0.6, random_seed=2)
-    result = bacon_decomposition(panel, "outcome", "treated")
-    twfe = kz.twfe(panel, "outcome", "treated").params["treated"]
+    result = bacon_decomposition(panel, "outcome", treatment="treated")
+    twfe = kz.twfe(panel, "outcome", treatment="treated").params["treated"]
     assert result.table["weight"].sum() == pytest.approx(1.0, abs=1e-12)
     assert (result.table["weight"] > 0).all()
     assert result.twfe == pytest.approx(twfe, abs=1e-10)
@@ -36,7 +36,7 @@ def test_equals_diff_diff_comparison_by_comparison():
         warnings.simplefilter("ignore")
         reference = diff_diff.BaconDecomposition().fit(frame, outcome="outcome", unit="id", time="year",
                                                        first_treat="g").to_dataframe()
-    ours = bacon_decomposition(panel, "outcome", "treated").table
+    ours = bacon_decomposition(panel, "outcome", treatment="treated").table
     kind = {"treated vs never treated": "treated_vs_never", "earlier vs later treated": "earlier_vs_later",
             "later vs earlier treated": "later_vs_earlier"}
     ours = ours.assign(comparison_type=ours["kind"].map(kind)).sort_values(["comparison_type", "treated", "estimate"])
@@ -51,9 +51,9 @@ def test_interface_and_bad_input():
     matplotlib.use("Agg")
     panel, _ = kz.simulate_panel(n_regions=12, cohorts={2009: 2, 2014: 4}, random_seed=1)
     with pytest.raises(SpecificationError, match="treated from the first year"):
-        bacon_decomposition(panel, "outcome", "treated")
+        bacon_decomposition(panel, "outcome", treatment="treated")
     panel, _ = kz.simulate_panel(n_regions=12, cohorts={2012: 3, 2016: 4}, random_seed=1)
-    result = bacon_decomposition(panel, "outcome", "treated")
+    result = bacon_decomposition(panel, "outcome", treatment="treated")
     assert "TWFE coefficient" in result.summary() and result.plot() is not None
     with pytest.raises(SpecificationError, match="not in the panel"):
-        bacon_decomposition(panel, "nothing", "treated")
+        bacon_decomposition(panel, "nothing", treatment="treated")

@@ -11,7 +11,7 @@ def test_ri_and_wild_bootstrap_keep_their_size():
     for seed in range(40):
         panel, truth = kz.simulate_panel(effect=0.0, serial_correlation=0.8, random_seed=seed)
         treated = truth.first_treated.dropna().index.tolist()
-        fe = kz.did_2x2(panel, "outcome", treated, 2014, fixed_effects=True, cov="cluster")
+        fe = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
         ri.append(dx.randomization_inference(fe, progress=False).p_value < 0.05)
         wcr.append(dx.wild_cluster_bootstrap(fe, n_boot=399, random_seed=seed).p_value < 0.05)
     # 40 null panels: a 5% test rejects 2 on average; P(>= 7 rejections) < 0.5% for a valid test
@@ -27,7 +27,7 @@ def test_wild_bootstrap_of_callaway_santanna_keeps_its_size():
     """
     panel, _ = kz.simulate_panel(n_regions=17, years=range(2009, 2024), cohorts={2014: 6}, effect=0.0,
                                  random_seed=1)
-    result = kz.staggered_did(panel, "outcome", "first_treated")
+    result = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     rows = result.data
     n, t = rows["region"].nunique(), rows["year"].nunique()
     rng = np.random.default_rng(20261123)

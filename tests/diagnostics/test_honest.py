@@ -219,6 +219,6 @@ def test_bad_input():
 
 def test_on_a_simulated_event_study():
     panel, truth = kz.simulate_panel(random_seed=3, effect=1.0)
-    es = kz.event_study(panel, "outcome", "first_treated", leads=3, lags=2)
+    es = kz.event_study(panel, "outcome", first_treated="first_treated", leads=3, lags=2)
     result = kz.honest_sensitivity(es, restriction="smoothness", M=[0.0, 0.05], progress=False)
     assert result.table["ci_low"].iloc[0] < 1.0 < result.table["ci_high"].iloc[0]

@@ -44,7 +44,7 @@ def brute_force(panel, treated_sets, fixed_effects):
 def test_exact_ri_equals_brute_force_refits(small, fixed_effects, statistic):
     panel, treated = small
     regions = panel.regions
-    result = kz.did_2x2(panel, "outcome", treated, post_from=2014, fixed_effects=fixed_effects,
+    result = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=fixed_effects,
                         cov="cluster" if fixed_effects else "ols", ssc="linearmodels")
     ri = randomization_inference(result, statistic=statistic)
     sets = [list(c) for c in itertools.combinations(regions, len(treated))]
@@ -60,7 +60,7 @@ def test_exact_ri_equals_brute_force_refits(small, fixed_effects, statistic):
 def test_ri_for_staggered_twfe_permutes_cohort_labels():
     panel, truth = kz.simulate_panel(n_regions=6, years=range(2010, 2018), cohorts={2013: 2, 2015: 1},
                                      random_seed=4)
-    result = kz.twfe(panel, "outcome", "treated")
+    result = kz.twfe(panel, "outcome", treatment="treated")
     ri = randomization_inference(result)
     assert ri.n_assignments == 60  # 6! / (2! 1! 3!)
     frame = panel.to_frame()
@@ -78,7 +78,7 @@ def test_ri_for_staggered_twfe_permutes_cohort_labels():
 
 def test_sampled_ri_is_seeded():
     panel, truth = kz.simulate_panel(random_seed=3)
-    result = kz.did_2x2(panel, "outcome", truth.first_treated.dropna().index, 2014, fixed_effects=True)
+    result = kz.did_2x2(panel, "outcome", treated=truth.first_treated.dropna().index, post_from=2014, fixed_effects=True)
     a = randomization_inference(result, assignments=999, random_seed=5)
     b = randomization_inference(result, assignments=999, random_seed=5)
     np.testing.assert_array_equal(a.distribution, b.distribution)
@@ -98,7 +98,7 @@ def test_wild_bootstrap_equals_wildboottest_with_full_enumeration(small, impose_
         warnings.simplefilter("ignore")
         reference = wildboottest(model, param="D", cluster=pd.factorize(frame["region"])[0], B=99_999, seed=1,
                                  weights_type="rademacher", impose_null=impose_null, show=False)
-    ours = wild_cluster_bootstrap(kz.did_2x2(panel, "outcome", treated, 2014, fixed_effects=True, cov="cluster"),
+    ours = wild_cluster_bootstrap(kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster"),
                                   n_boot="exact", impose_null=impose_null)
     assert ours.n_boot == 2**8
     # both enumerate all 256 sign vectors: identical p-values (t's differ by a small-sample factor that cancels),
@@ -110,7 +110,7 @@ def test_wild_bootstrap_equals_wildboottest_with_full_enumeration(small, impose_
 
 def test_wild_bootstrap_interval_inverts_the_test():
     panel, truth = kz.simulate_panel(random_seed=3)
-    result = kz.twfe(panel, "outcome", "treated")
+    result = kz.twfe(panel, "outcome", treatment="treated")
     boot = wild_cluster_bootstrap(result, n_boot=1999, random_seed=2)
     assert boot.ci_low < boot.estimate < boot.ci_high
     assert boot.estimate == pytest.approx(result.params["treated"], abs=1e-10)
@@ -122,21 +122,21 @@ def test_wild_bootstrap_interval_inverts_the_test():
 
 def test_pooled_and_covariates_specifications_run():
     panel, truth = kz.simulate_panel(random_seed=3)
-    pooled = kz.did_2x2(panel, "outcome", truth.first_treated.dropna().index, 2014)
+    pooled = kz.did_2x2(panel, "outcome", treated=truth.first_treated.dropna().index, post_from=2014)
     assert 0 <= wild_cluster_bootstrap(pooled, n_boot=999, random_seed=1).p_value <= 1
-    with_x = kz.twfe(panel.with_logs("grp"), "outcome", "treated", covariates=["log_grp"])
+    with_x = kz.twfe(panel.with_logs("grp"), "outcome", treatment="treated", covariates=["log_grp"])
     assert 0 <= randomization_inference(with_x).p_value <= 1
 
 
 def test_bad_requests():
     panel, truth = kz.simulate_panel(random_seed=3)
-    result = kz.did_2x2(panel, "outcome", truth.first_treated.dropna().index, 2014)
+    result = kz.did_2x2(panel, "outcome", treated=truth.first_treated.dropna().index, post_from=2014)
     with pytest.raises(SpecificationError, match="fixed-effects"):
         randomization_inference(result, statistic="t")
     with pytest.raises(SpecificationError, match="assignments"):
         randomization_inference(result, assignments=0)
     big, t2 = kz.simulate_panel(n_regions=40, cohorts={2014: 20}, random_seed=1)
-    many = kz.did_2x2(big, "outcome", t2.first_treated.dropna().index, 2014, fixed_effects=True)
+    many = kz.did_2x2(big, "outcome", treated=t2.first_treated.dropna().index, post_from=2014, fixed_effects=True)
     with pytest.raises(SpecificationError, match=r"137,846,528,820 assignments.*assignments=9999"):
         randomization_inference(many)
     with pytest.raises(SpecificationError, match="2\\^40"):
@@ -144,5 +144,5 @@ def test_bad_requests():
     with pytest.raises(SpecificationError, match="rademacher"):
         wild_cluster_bootstrap(result, weights="webb", n_boot="exact")
     with pytest.raises(SpecificationError, match="needs control regions"):
-        randomization_inference(kz.did_2x2(panel, "outcome", panel.regions[:3], 2014).refit(
+        randomization_inference(kz.did_2x2(panel, "outcome", treated=panel.regions[:3], post_from=2014).refit(
             cohorts=dict.fromkeys(panel.regions, 2014.0)))

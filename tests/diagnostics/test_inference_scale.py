@@ -72,7 +72,7 @@ def test_absorber_equals_dense_projection(case):
 
 def test_randomization_inference_equals_dense_refits(case):
     panel, frame = case
-    result = kz.twfe(panel, "outcome", "treated", covariates=["covariate"], cluster="macro")
+    result = kz.twfe(panel, "outcome", treatment="treated", covariates=["covariate"], cluster="macro")
     ri = randomization_inference(result, statistic="t")
     cohorts = result.region_cohorts()
     labels = cohorts.to_numpy()
@@ -97,7 +97,7 @@ def test_randomization_inference_equals_dense_refits(case):
 
 def test_wild_bootstrap_equals_dense_refits_of_every_sign_vector(case):
     panel, frame = case
-    result = kz.twfe(panel, "outcome", "treated", covariates=["covariate"], cluster="macro")
+    result = kz.twfe(panel, "outcome", treatment="treated", covariates=["covariate"], cluster="macro")
     boot = wild_cluster_bootstrap(result, n_boot="exact")
     y = frame["outcome"].to_numpy()
     d = frame["treated"].to_numpy(float)
@@ -119,7 +119,7 @@ def test_bootstrap_memory_guard_names_the_fix(monkeypatch, case):
     from kzcausal.diagnostics import inference
 
     panel, _ = case
-    result = kz.twfe(panel, "outcome", "treated", cluster="macro")
+    result = kz.twfe(panel, "outcome", treatment="treated", cluster="macro")
     monkeypatch.setattr(inference, "MAX_BOOTSTRAP_BYTES", 1000)
     with pytest.raises(kz.SpecificationError, match="coarser level"):
         wild_cluster_bootstrap(result, n_boot=99)
@@ -142,7 +142,7 @@ def test_cluster_level_randomization_equals_dense_refits(balanced):
         frame = frame.drop(index=rng.choice(frame.index[frame["year"] <= 2012], size=6, replace=False))
     frame = frame.reset_index(drop=True)
     panel = kz.read_panel(frame, regions=None, allow_gaps=True)
-    result = kz.twfe(panel, "outcome", "treated", covariates=["covariate"], cluster="macro")
+    result = kz.twfe(panel, "outcome", treatment="treated", covariates=["covariate"], cluster="macro")
     y, clusters = frame["outcome"].to_numpy(), frame["macro"].to_numpy()
     ri_t = randomization_inference(result, statistic="t", level="cluster")
     ri_b = randomization_inference(result, level="cluster")
@@ -160,4 +160,4 @@ def test_cluster_level_randomization_equals_dense_refits(balanced):
     assert "cluster sums" in ri_b.method
     # a result clustered by region has no clusters to permute
     with pytest.raises(kz.SpecificationError, match="clustered by region"):
-        randomization_inference(kz.twfe(panel, "outcome", "treated"), level="cluster")
+        randomization_inference(kz.twfe(panel, "outcome", treatment="treated"), level="cluster")

@@ -23,7 +23,7 @@ def test_wald_statistic_closed_form():
     cov = np.array([[0.04, 0.01, 0.0, 0.0, 0.0], [0.01, 0.05, 0.01, 0.0, 0.0], [0.0, 0.01, 0.03, 0.0, 0.0],
                     [0.0, 0.0, 0.0, 0.04, 0.0], [0.0, 0.0, 0.0, 0.0, 0.04]])
     b = np.array([0.1, -0.2, 0.15, 1.0, 1.2])
-    result = pretrend_test(event_study(b, cov, times))
+    result = pretrend_test(event_study(b, cov, first_treated=times))
     expected = b[:3] @ np.linalg.inv(cov[:3, :3]) @ b[:3]
     assert result.wald == pytest.approx(expected, rel=1e-12)
     assert result.df == 3 and result.leads == [-4, -3, -2]
@@ -36,7 +36,7 @@ def test_power_slopes_by_simulation():
     rng = np.random.default_rng(1)
     a = rng.normal(size=(7, 7))
     cov = 0.01 * (a @ a.T + 7 * np.eye(7))
-    result = pretrend_test(event_study(np.zeros(7), cov, times))
+    result = pretrend_test(event_study(np.zeros(7), cov, first_treated=times))
     pre = slice(0, 4)
     v_inv = np.linalg.inv(cov[pre, pre])
     critical = stats.chi2.ppf(0.95, 4)
@@ -54,13 +54,13 @@ def test_on_a_simulated_violation():
     clean, _ = kz.simulate_panel(n_regions=60, cohorts={2014: 30}, random_seed=2)
     trend, _ = kz.simulate_panel(n_regions=60, cohorts={2014: 30}, pretrend="linear", pretrend_size=0.4,
                                  random_seed=2)
-    assert pretrend_test(kz.event_study(trend, "outcome", "first_treated")).p_value < 0.001
-    assert pretrend_test(kz.event_study(clean, "outcome", "first_treated", method="sun_abraham")).p_value > 0.01
+    assert pretrend_test(kz.event_study(trend, "outcome", first_treated="first_treated")).p_value < 0.001
+    assert pretrend_test(kz.event_study(clean, "outcome", first_treated="first_treated", method="sun_abraham")).p_value > 0.01
 
 
 def test_no_leads_is_an_error():
     panel, _ = kz.simulate_panel(random_seed=1)
-    es = kz.event_study(panel, "outcome", "first_treated", method="twfe", leads=1, lags=3)
+    es = kz.event_study(panel, "outcome", first_treated="first_treated", method="twfe", leads=1, lags=3)
     with pytest.raises(SpecificationError, match="0 pre-period coefficients"):
         pretrend_test(es)
 
@@ -70,6 +70,6 @@ def test_plot_overlays_the_detectable_trends():
 
     matplotlib.use("Agg")
     panel, _ = kz.simulate_panel(random_seed=1)
-    ax = pretrend_test(kz.event_study(panel, "outcome", "first_treated")).plot()
+    ax = pretrend_test(kz.event_study(panel, "outcome", first_treated="first_treated")).plot()
     labels = [line.get_label() for line in ax.get_lines()]
     assert "trend detected with 50% power" in labels and "trend detected with 80% power" in labels

@@ -17,31 +17,30 @@ from kzcausal.did.imputation import imputation_did, two_stage_did
 from kzcausal.did.synthetic import synthetic_control, synthetic_did
 from kzcausal.results import CheckResult, EstimationResult, EventStudyResult
 
+# one uniform table: every estimator is called as fn(panel, "outcome", first_treated="first_treated", **options)
+# (the single-cohort estimators read the same column as the multi-cohort ones); "then" aggregates a CS result
 FITS = {
-    "did_2x2": lambda p: kz.did_2x2(p, "outcome", treated_regions(p), post_from(p), fixed_effects=True,
-                                    cov="cluster"),
-    "twfe": lambda p: kz.twfe(p, "outcome", "treated"),
-    "cs": lambda p: kz.staggered_did(p, "outcome", "first_treated"),
-    "cs_group": lambda p: kz.staggered_did(p, "outcome", "first_treated").aggregate("group"),
-    "cs_event": lambda p: kz.event_study(p, "outcome", "first_treated", method="cs", leads=2, lags=2),
-    "sun_abraham": lambda p: kz.event_study(p, "outcome", "first_treated", method="sun_abraham", leads=2, lags=2),
-    "dynamic_twfe": lambda p: kz.event_study(p, "outcome", "first_treated", method="twfe", leads=2, lags=2),
-    "imputation": lambda p: imputation_did(p, "outcome", "first_treated", leads=2, lags=2),
-    "two_stage": lambda p: two_stage_did(p, "outcome", "first_treated", leads=2, lags=2),
-    "synthetic_did": lambda p: synthetic_did(p, "outcome", treated_regions(p), post_from(p), n_reps=20,
-                                             random_seed=1),
-    "synthetic_control": lambda p: synthetic_control(p, "outcome", treated_regions(p), post_from(p)),
+    "did_2x2": (kz.did_2x2, dict(fixed_effects=True, cov="cluster")),
+    "twfe": (kz.twfe, {}),
+    "cs": (kz.staggered_did, {}),
+    "cs_group": (kz.staggered_did, dict(then="group")),
+    "cs_event": (kz.event_study, dict(method="cs", leads=2, lags=2)),
+    "sun_abraham": (kz.event_study, dict(method="sun_abraham", leads=2, lags=2)),
+    "dynamic_twfe": (kz.event_study, dict(method="twfe", leads=2, lags=2)),
+    "imputation": (imputation_did, dict(leads=2, lags=2)),
+    "two_stage": (two_stage_did, dict(leads=2, lags=2)),
+    "synthetic_did": (synthetic_did, dict(n_reps=20, random_seed=1)),
+    "synthetic_control": (synthetic_control, {}),
 }
 SINGLE_COHORT = {"did_2x2", "synthetic_did", "synthetic_control"}
 
 
-def treated_regions(panel):
-    first = panel.to_frame().groupby("region")["first_treated"].first()
-    return first.dropna().index.tolist()
-
-
-def post_from(panel):
-    return int(panel.to_frame()["first_treated"].min())
+def fit(name, panel):
+    estimator, options = FITS[name]
+    options = dict(options)
+    then = options.pop("then", None)
+    result = estimator(panel, "outcome", first_treated="first_treated", **options)
+    return result.aggregate(then) if then else result
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +75,11 @@ def quiet(fn, *args, **kwargs):
 @pytest.mark.parametrize("name", list(FITS))
 def test_randomization_inference_equals_brute_force(name, frames):
     frame = frame_for(name, frames)
-    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    result = quiet(fit, name, kz.read_panel(frame, regions=None))
     assert isinstance(result, EstimationResult)
     ri = quiet(kz.randomization_inference, result, progress=False)
     labels = frame.groupby("region")["first_treated"].first()
-    brute = [quiet(lambda c: effect(FITS[name](panel_with(frame, c))), dict(zip(labels.index, perm)))
+    brute = [quiet(lambda c: effect(fit(name, panel_with(frame, c))), dict(zip(labels.index, perm)))
              for perm in sorted(set(itertools.permutations(labels.fillna(np.inf).tolist())))]
     assert ri.n_assignments == len(brute)
     np.testing.assert_allclose(np.sort(ri.distribution), np.sort(brute), atol=1e-10)
@@ -91,11 +90,11 @@ def test_randomization_inference_equals_brute_force(name, frames):
 @pytest.mark.parametrize("name", list(FITS))
 def test_leave_one_region_out_equals_brute_force(name, frames):
     frame = frame_for(name, frames)
-    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    result = quiet(fit, name, kz.read_panel(frame, regions=None))
     loo = quiet(kz.leave_one_out, result)
     for term, row in loo.table.iterrows():
         region = term.removeprefix("without ")
-        direct = quiet(FITS[name], kz.read_panel(frame[frame["region"] != region], regions=None))
+        direct = quiet(fit, name, kz.read_panel(frame[frame["region"] != region], regions=None))
         np.testing.assert_allclose(row[["estimate", "std_error"]].to_numpy(float),
                                    direct.effect_table().iloc[0][["estimate", "std_error"]].to_numpy(float),
                                    atol=1e-10)
@@ -106,14 +105,14 @@ def test_leave_one_region_out_equals_brute_force(name, frames):
 @pytest.mark.parametrize("name", list(FITS))
 def test_placebo_in_time_equals_brute_force(name, frames):
     frame = frame_for(name, frames)
-    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    result = quiet(fit, name, kz.read_panel(frame, regions=None))
     placebo = quiet(kz.placebo_in_time, result, shifts=[1, 2])
     first = frame["first_treated"].min()
     for shift in (1, 2):
         pre = frame[frame["year"] < first]
         labels = pre.groupby("region")["first_treated"].first() - shift
         labels = labels.where(labels <= pre["year"].max())  # adoption after the placebo window: a control
-        direct = quiet(FITS[name], panel_with(pre, labels.to_dict()))
+        direct = quiet(fit, name, panel_with(pre, labels.to_dict()))
         np.testing.assert_allclose(placebo.table.loc[f"placebo adoption -{shift}", ["estimate", "std_error"]]
                                    .to_numpy(float),
                                    direct.effect_table().iloc[0][["estimate", "std_error"]].to_numpy(float), atol=1e-10)
@@ -123,7 +122,7 @@ def test_placebo_in_time_equals_brute_force(name, frames):
 def test_refit_outcomes_equals_brute_force(name, frames):
     # each column as the outcome of a panel fitted from scratch, with or without the estimator's shortcut
     frame = frame_for(name, frames)
-    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    result = quiet(fit, name, kz.read_panel(frame, regions=None))
     rows = result.rows()
     rng = np.random.default_rng(3)
     values = rng.normal(size=(len(rows), 3)) + rows["year"].to_numpy(float)[:, None] * rng.normal(size=3) / 10
@@ -131,7 +130,7 @@ def test_refit_outcomes_equals_brute_force(name, frames):
     key = pd.MultiIndex.from_frame(rows[["region", "year"]])
     for j in range(values.shape[1]):
         position = key.get_indexer(pd.MultiIndex.from_frame(frame[["region", "year"]]))
-        direct = quiet(FITS[name], kz.read_panel(frame.assign(outcome=values[position, j]), regions=None))
+        direct = quiet(fit, name, kz.read_panel(frame.assign(outcome=values[position, j]), regions=None))
         np.testing.assert_allclose([estimates[j], errors[j]],
                                    direct.effect_table().iloc[0][["estimate", "std_error"]].to_numpy(float),
                                    atol=1e-10)
@@ -141,7 +140,7 @@ def test_refit_outcomes_equals_brute_force(name, frames):
 def test_every_check_and_table_accepts_the_result(name, frames):
     frame = frame_for(name, frames)
     panel = kz.read_panel(frame.assign(placebo=frame["population"].rank()), regions=None)
-    result = quiet(FITS[name], panel)
+    result = quiet(fit, name, panel)
     boot = kz.wild_cluster_bootstrap(result, n_boot="exact")
     wcr = result.regression is not None or result.linear is not None  # else: the score bootstrap-t
     assert boot.kind == ("WCR" if wcr else "score")
@@ -149,7 +148,7 @@ def test_every_check_and_table_accepts_the_result(name, frames):
     assert boot.ci_low <= result.effect_estimate <= boot.ci_high and (0 < boot.p_value if wcr else 0 <= boot.p_value)
     assert boot.p_value <= 1
     outcome = quiet(kz.placebo_outcome, result, panel, ["placebo"])
-    direct = quiet(FITS[name], kz.read_panel(frame.assign(outcome=frame["population"].rank()), regions=None))
+    direct = quiet(fit, name, kz.read_panel(frame.assign(outcome=frame["population"].rank()), regions=None))
     assert outcome.params.iloc[0] == pytest.approx(effect(direct), abs=1e-10)
     table = kz.regression_table({name: result})
     assert table.to_text()
@@ -168,7 +167,7 @@ def test_every_check_and_table_accepts_the_result(name, frames):
 def test_cluster_scores_reproduce_the_effect_variance(name, frames):
     """The scores the bootstrap resamples carry the estimator's own variance (before small-sample factors)."""
     frame = frame_for(name, frames)
-    result = quiet(FITS[name], kz.read_panel(frame, regions=None))
+    result = quiet(fit, name, kz.read_panel(frame, regions=None))
     s = result.scores.iloc[:, 0].to_numpy()
     se = float(result.effect_table()["std_error"].iloc[0])
     if name.startswith("cs"):
@@ -186,14 +185,14 @@ def test_cluster_scores_reproduce_the_effect_variance(name, frames):
 
 def test_cs_bootstrap_is_fixed_at_fit_time():
     panel, _ = kz.simulate_panel(n_regions=12, cohorts={2013: 3, 2016: 3}, random_seed=2)
-    result = kz.staggered_did(panel, "outcome", "first_treated", n_boot=199, random_seed=None, progress=False)
+    result = kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=199, random_seed=None, progress=False)
     pd.testing.assert_frame_equal(result.att_gt, result.att_gt)
     first, second = result.aggregate("event"), result.aggregate("event")
     pd.testing.assert_frame_equal(first.table, second.table)
     pd.testing.assert_frame_equal(result.aggregate("group").table, result.aggregate("group").table)
-    other = kz.staggered_did(panel, "outcome", "first_treated", n_boot=199, random_seed=None, progress=False)
+    other = kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=199, random_seed=None, progress=False)
     assert not np.allclose(other.att_gt["std_error"], result.att_gt["std_error"])  # a fresh fit draws anew
-    seeded = [kz.staggered_did(panel, "outcome", "first_treated", n_boot=199, random_seed=7, progress=False)
+    seeded = [kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=199, random_seed=7, progress=False)
               for _ in range(2)]
     pd.testing.assert_frame_equal(seeded[0].table, seeded[1].table)
 
@@ -204,7 +203,7 @@ def test_score_bootstrap_where_no_regression_form_exists(frames):
     rng = np.random.default_rng(4)
     panel = kz.read_panel(frames["staggered"].assign(x=lambda t: rng.normal(size=len(t))), regions=None)
     plain = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr")
-    reg = kz.staggered_did(panel, "outcome", "first_treated")
+    reg = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     assert plain.regression is not None and plain.effect_estimate == pytest.approx(reg.effect_estimate, abs=1e-8)
     dr = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr", covariates=["x"])
     assert dr.regression is None
@@ -220,7 +219,7 @@ def test_score_bootstrap_where_no_regression_form_exists(frames):
 def test_event_study_results_share_the_protocol(frames):
     panel = kz.read_panel(frames["staggered"], regions=None)
     for method in ("cs", "sun_abraham", "twfe"):
-        es = kz.event_study(panel, "outcome", "first_treated", method=method, leads=2, lags=2)
+        es = kz.event_study(panel, "outcome", first_treated="first_treated", method=method, leads=2, lags=2)
         assert isinstance(es, EventStudyResult) and es.effect == ("overall",)
         frame = es.to_frame()
         assert frame["term"].iloc[-1] == "overall" and frame["term"].iloc[0].startswith("e=")
@@ -231,7 +230,7 @@ def test_checks_explain_what_they_cannot_do(frames):
     from kzcausal.errors import SpecificationError
 
     panel = kz.read_panel(frames["staggered"], regions=None)
-    cs = kz.staggered_did(panel, "outcome", "first_treated")
+    cs = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     with_x = kz.read_panel(frames["staggered"].assign(x=np.random.default_rng(4).normal(size=len(frames["staggered"]))),
                            regions=None)
     dr = quiet(kz.staggered_did, with_x, "outcome", "first_treated", method="dr", covariates=["x"])
@@ -256,7 +255,7 @@ def test_regression_wcr_equals_the_verified_fwl_wcr_on_twfe():
     from kzcausal.results import RegressionForm
 
     panel, _ = kz.simulate_panel(n_regions=9, years=range(2009, 2017), cohorts={2012: 3}, random_seed=8)
-    result = kz.twfe(panel, "outcome", "treated")
+    result = kz.twfe(panel, "outcome", treatment="treated")
     frame = panel.to_frame()
     index = pd.MultiIndex.from_frame(frame[["region", "year"]])
 

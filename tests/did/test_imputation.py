@@ -133,7 +133,7 @@ def did2s(frame, covariates=(), cluster="region", window=WINDOW):
 @pytest.mark.parametrize("cluster", [None, "macro"])
 def test_two_stage_equals_pyfixest_did2s(frames, covariates, cluster):
     frame = frames["balanced"]
-    result = two_stage_did(kz.read_panel(frame, regions=None), "outcome", "first_treated", leads=WINDOW,
+    result = two_stage_did(kz.read_panel(frame, regions=None), "outcome", first_treated="first_treated", leads=WINDOW,
                            lags=WINDOW, covariates=covariates, cluster=cluster)
     table, att, se = did2s(frame, covariates, cluster or "region")
     assert_same(result.table, table.sort_index(), points=1e-10, errors=1e-10)
@@ -178,8 +178,8 @@ def test_mpdta_event_studies_equal_the_references(mpdta):
     import diff_diff
 
     panel = kz.read_panel(mpdta, regions=None)
-    imputation = imputation_did(panel, "outcome", "first_treated")
-    two_stage = two_stage_did(panel, "outcome", "first_treated")
+    imputation = imputation_did(panel, "outcome", first_treated="first_treated")
+    two_stage = two_stage_did(panel, "outcome", first_treated="first_treated")
     assert imputation.event_times == two_stage.event_times == [-4, -3, -2, 0, 1, 2, 3]
     frame = reference_frame(mpdta)
     bjs = quiet(diff_diff.ImputationDiD(pretrends=True).fit, frame, outcome="outcome", unit="region", time="year",
@@ -193,7 +193,7 @@ def test_mpdta_event_studies_equal_the_references(mpdta):
     # pyfixest.did2s drops the 2004 cohort's region effects (one untreated year each: singletons) and then
     # fails to align its arrays, so it is compared without that cohort
     later = mpdta[mpdta["first_treated"].fillna(0) != 2004]
-    ours = two_stage_did(kz.read_panel(later, regions=None), "outcome", "first_treated")
+    ours = two_stage_did(kz.read_panel(later, regions=None), "outcome", first_treated="first_treated")
     # on the same rows diff-diff's exact solution is the tight reference ...
     exact = quiet(diff_diff.TwoStageDiD(pretrends=True).fit, reference_frame(later), outcome="outcome",
                   unit="region", time="year", first_treat="ft")
@@ -224,14 +224,14 @@ def test_simulation_unbiased_where_twfe_is_biased():
                                          effect=0.5, dynamic=0.3, heterogeneity=0.5, random_seed=seed)
         effects = truth.effects
         att = effects.loc[effects["year"] >= effects["region"].map(truth.first_treated), "effect"].mean()
-        imputation = imputation_did(panel, "outcome", "first_treated", leads=3, lags=4)
-        two_stage = two_stage_did(panel, "outcome", "first_treated", leads=3, lags=4)
+        imputation = imputation_did(panel, "outcome", first_treated="first_treated", leads=3, lags=4)
+        two_stage = two_stage_did(panel, "outcome", first_treated="first_treated", leads=3, lags=4)
         assert two_stage.overall["estimate"] == pytest.approx(imputation.overall["estimate"], abs=1e-10)
         horizons = imputation.table.loc[0:4, "estimate"] - truth.event_study.loc[0:4]
         rows.append({"error": imputation.overall["estimate"] - att, **{f"e{e}": v for e, v in horizons.items()},
                      "covered": abs(imputation.overall["estimate"] - att) <= 1.96 * imputation.overall["std_error"],
                      "covered_gmm": abs(two_stage.overall["estimate"] - att) <= 1.96 * two_stage.overall["std_error"],
-                     "twfe": kz.twfe(panel, "outcome", "treated").effect_estimate - att if seed < 30 else np.nan})
+                     "twfe": kz.twfe(panel, "outcome", treatment="treated").effect_estimate - att if seed < 30 else np.nan})
     sims = pd.DataFrame(rows)
     for column in ["error", "e0", "e1", "e2", "e3", "e4"]:
         mean, mc_error = sims[column].mean(), sims[column].std() / np.sqrt(seeds)
@@ -282,12 +282,12 @@ def test_post_period_effects_agree_and_only_errors_differ(fitted):
 
 def test_windows():
     panel, _ = kz.simulate_panel(n_regions=8, years=range(2006, 2016), cohorts={2010: 2, 2012: 2}, random_seed=3)
-    assert imputation_did(panel, "outcome", "first_treated").event_times == [-6, -5, -4, -3, -2, 0, 1, 2, 3, 4, 5]
-    assert imputation_did(panel, "outcome", "first_treated", leads=1, lags=2).event_times == [0, 1, 2]
-    assert two_stage_did(panel, "outcome", "first_treated", leads=0, lags=0).event_times == [0]
+    assert imputation_did(panel, "outcome", first_treated="first_treated").event_times == [-6, -5, -4, -3, -2, 0, 1, 2, 3, 4, 5]
+    assert imputation_did(panel, "outcome", first_treated="first_treated", leads=1, lags=2).event_times == [0, 1, 2]
+    assert two_stage_did(panel, "outcome", first_treated="first_treated", leads=0, lags=0).event_times == [0]
     # treated observations beyond the window still count as treated and in the overall ATT
-    full = imputation_did(panel, "outcome", "first_treated")
-    short = imputation_did(panel, "outcome", "first_treated", leads=2, lags=1)
+    full = imputation_did(panel, "outcome", first_treated="first_treated")
+    short = imputation_did(panel, "outcome", first_treated="first_treated", leads=2, lags=1)
     assert short.overall["estimate"] == pytest.approx(full.overall["estimate"], abs=1e-12)
     np.testing.assert_allclose(short.table.loc[[0, 1], "estimate"], full.table.loc[[0, 1], "estimate"], atol=1e-12)
     # the ATT weights each treated region-year equally: event-time effects weighted by their observations
@@ -384,14 +384,19 @@ def test_years_without_untreated_regions(fn):
 
 
 def test_leads_without_never_treated_regions():
-    """Every region treated eventually: leads for all pre-periods are collinear with region and year effects."""
+    """Every region treated eventually: leads for all pre-periods are collinear with region and year effects.
+    A cohort adopting after the last observed year is never treated in the sample (R did's convention)."""
     panel, _ = kz.simulate_panel(n_regions=6, years=range(2006, 2017), cohorts={2012: 3, 2014: 3}, random_seed=12)
-    panel = kz.read_panel(panel.to_frame().query("year < 2014"), regions=None)
-    with pytest.raises(SpecificationError, match=r"(?s)lead dummies \[-8, .*-2\] are collinear.*no never-treated"
-                                                 r".*Fix: fewer leads"):
-        imputation_did(panel, "outcome", "first_treated")
-    assert imputation_did(panel, "outcome", "first_treated", leads=6).event_times[0] == -6
-    assert two_stage_did(panel, "outcome", "first_treated").event_times[0] == -8  # its leads are not in stage 1
+    frame = panel.to_frame().query("year < 2014")
+    late = kz.read_panel(frame, regions=None)
+    with pytest.warns(kz.errors.KzCausalWarning, match="after the last observed year 2013 are never treated"):
+        result = imputation_did(late, "outcome", first_treated="first_treated")
+    assert any("never treated here" in c for c in result.caveats)
+    assert result.event_times[0] == -6  # cohort 2012 only; the 2014 regions are its never-treated controls
+    # (with every region treated inside the sample, the last year has no untreated region: refused by name)
+    every = kz.read_panel(frame.assign(first_treated=frame["first_treated"].replace(2014, 2013)), regions=None)
+    with pytest.raises(SpecificationError, match=r"no untreated region is observed in year\(s\) \[2013\]"):
+        imputation_did(every, "outcome", first_treated="first_treated")
 
 
 def test_unknown_columns_and_bad_arguments(small):
@@ -410,15 +415,15 @@ def test_unknown_columns_and_bad_arguments(small):
     for arguments, message in cases:
         call = {"outcome": "outcome", "first_treated": "first_treated", **arguments}
         with pytest.raises(SpecificationError, match=message):
-            imputation_did(panel, call.pop("outcome"), call.pop("first_treated"), **call)
+            imputation_did(panel, call.pop("outcome"), first_treated=call.pop("first_treated"), **call)
     with pytest.raises(SpecificationError, match="use a level between 0 and 1"):
-        two_stage_did(panel, "outcome", "first_treated", alpha=0)
+        two_stage_did(panel, "outcome", first_treated="first_treated", alpha=0)
 
 
 def test_non_numeric_outcome(small):
     with pytest.raises(PanelError, match="column 'text'.*not numbers"):
         kz.read_panel(small.assign(text=np.where(small["year"] % 2, "high", "low")), regions=None)
-    result = imputation_did(kz.read_panel(small, regions=None), "outcome", "first_treated")
+    result = imputation_did(kz.read_panel(small, regions=None), "outcome", first_treated="first_treated")
     rows = result.data.assign(outcome=result.data["outcome"].astype(str))
     with pytest.raises(SpecificationError, match="outcome 'outcome' is not numeric.*Fix: convert it"):
         result.refit(rows)

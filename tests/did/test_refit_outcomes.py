@@ -31,7 +31,7 @@ def by_refit(result, values):
 @pytest.mark.parametrize("covariates, cluster", [((), None), (("x",), None), ((), "macro"), (("x",), "macro")])
 def test_twfe_equals_pyfixest_for_every_outcome(staggered_with_covariate, covariates, cluster):
     panel, frame = staggered_with_covariate
-    result = kz.twfe(panel, "outcome", "treated", covariates=list(covariates), cluster=cluster)
+    result = kz.twfe(panel, "outcome", treatment="treated", covariates=list(covariates), cluster=cluster)
     assert result.outcome_refitter is not None
     values = outcomes(result)
     estimates, errors = result.refit_outcomes(values)
@@ -55,7 +55,7 @@ def test_twfe_equals_pyfixest_for_every_outcome(staggered_with_covariate, covari
 def test_twfe_on_an_unbalanced_panel(staggered_with_covariate):
     _, frame = staggered_with_covariate
     holes = frame.drop(index=frame.sample(15, random_state=2).index)
-    result = kz.twfe(kz.read_panel(holes, regions=None, allow_gaps=True), "outcome", "treated")
+    result = kz.twfe(kz.read_panel(holes, regions=None, allow_gaps=True), "outcome", treatment="treated")
     values = outcomes(result, k=5)
     estimates, errors = result.refit_outcomes(values)
     refit = by_refit(result, values)
@@ -67,7 +67,7 @@ def test_twfe_on_an_unbalanced_panel(staggered_with_covariate):
                                       dict(cluster="macro"), dict(base_period="universal")])
 def test_staggered_equals_refitting_each_outcome(staggered_with_covariate, settings):
     panel, _ = staggered_with_covariate
-    result = kz.staggered_did(panel, "outcome", "first_treated", **settings)
+    result = kz.staggered_did(panel, "outcome", first_treated="first_treated", **settings)
     assert result.outcome_refitter is not None
     values = outcomes(result)
     estimates, errors = result.refit_outcomes(values)
@@ -82,9 +82,9 @@ def test_staggered_equals_refitting_each_outcome(staggered_with_covariate, setti
 
 def test_estimators_without_a_shortcut_refit_each_outcome(staggered_with_covariate):
     panel, _ = staggered_with_covariate
-    fits = [kz.staggered_did(panel, "outcome", "first_treated", covariates=["x"]),
-            kz.staggered_did(panel, "outcome", "first_treated", n_boot=99, random_seed=1),
-            kz.twfe(panel, "outcome", "treated", cov="robust")]
+    fits = [kz.staggered_did(panel, "outcome", first_treated="first_treated", covariates=["x"]),
+            kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=99, random_seed=1),
+            kz.twfe(panel, "outcome", treatment="treated", cov="robust")]
     for result in fits:
         assert result.outcome_refitter is None
         values = outcomes(result, k=3)
@@ -98,11 +98,11 @@ def test_shortcut_and_fallback_give_the_same_power():
     def without_shortcut(estimator):
         return lambda p, y: dataclasses.replace(estimator(p, y), outcome_refitter=None)
 
-    estimators = {"TWFE": lambda p, y: kz.twfe(p, y, "treated"),
-                  "CS": lambda p, y: kz.staggered_did(p, y, "first_treated")}
+    estimators = {"TWFE": lambda p, y: kz.twfe(p, y, treatment="treated"),
+                  "CS": lambda p, y: kz.staggered_did(p, y, first_treated="first_treated")}
     kwargs = dict(n_sims=40, random_seed=5, progress=False)
-    fast = kz.diagnostics.power_analysis(panel, "outcome", "first_treated", estimators=estimators, **kwargs)
-    slow = kz.diagnostics.power_analysis(panel, "outcome", "first_treated", **kwargs,
+    fast = kz.power_analysis(panel, "outcome", first_treated="first_treated", estimators=estimators, **kwargs)
+    slow = kz.power_analysis(panel, "outcome", first_treated="first_treated", **kwargs,
                                          estimators={k: without_shortcut(f) for k, f in estimators.items()})
     pd.testing.assert_frame_equal(fast.power, slow.power, rtol=1e-12)
     pd.testing.assert_frame_equal(fast.mde, slow.mde, rtol=1e-9)
@@ -110,7 +110,7 @@ def test_shortcut_and_fallback_give_the_same_power():
 
 def test_bad_outcomes_are_refused_by_name(staggered_with_covariate):
     panel, _ = staggered_with_covariate
-    result = kz.twfe(panel, "outcome", "treated")
+    result = kz.twfe(panel, "outcome", treatment="treated")
     values = outcomes(result, k=3)
     with pytest.raises(SpecificationError, match="one row per estimation row"):
         result.refit_outcomes(values[:-1])

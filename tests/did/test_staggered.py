@@ -46,7 +46,7 @@ def differences_fit(panel, control_group, formula="outcome", est_method="reg"):
                           ("dr", ["log_population"], "dr"), ("ipw", ["log_population"], "std_ipw")])
 def test_equals_differences(staggered, control_group, method, covariates, est_method):
     panel, _ = staggered
-    ours = kz.staggered_did(panel, "outcome", "first_treated", control_group=control_group, method=method,
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated", control_group=control_group, method=method,
                             covariates=covariates)
     formula = "outcome" + (" ~ " + " + ".join(covariates) if covariates else "")
     model, cells = differences_fit(panel, control_group, formula, est_method)
@@ -73,7 +73,7 @@ def test_equals_moderndid(staggered, control_group):
         ref = moderndid.att_gt(frame, yname="outcome", tname="year", idname="id", gname="g", est_method="reg",
                                control_group=control_group.replace("_", ""), boot=False, cband=False)
         event = moderndid.aggte(ref, type="dynamic")
-    ours = kz.staggered_did(panel, "outcome", "first_treated", control_group=control_group)
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated", control_group=control_group)
     cells = pd.DataFrame({"cohort": np.asarray(ref.groups).astype(int), "year": np.asarray(ref.times).astype(int),
                           "att": np.asarray(ref.att_gt), "se": np.asarray(ref.se_gt)})
     merged = ours.att_gt.merge(cells, on=["cohort", "year"])
@@ -96,7 +96,7 @@ def test_agrees_with_diff_diff(staggered):
         warnings.simplefilter("ignore")
         ref = diff_diff.CallawaySantAnna().fit(reference_frame(panel), outcome="outcome", unit="id", time="year",
                                                first_treat="g")
-    ours = kz.staggered_did(panel, "outcome", "first_treated")
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     cells = pd.DataFrame([{"cohort": int(g), "year": int(t), "att": v["effect"], "se": v["se"]}
                           for (g, t), v in ref.group_time_effects.items()])
     merged = ours.att_gt.merge(cells, on=["cohort", "year"])
@@ -117,7 +117,7 @@ def test_agrees_with_csdid(staggered):
         warnings.simplefilter("ignore")
         ref = ATTgt(yname="outcome", tname="year", idname="id", gname="g", data=reference_frame(panel),
                     control_group=["nevertreated"]).fit(est_method="reg", bstrap=False).results
-    ours = kz.staggered_did(panel, "outcome", "first_treated")
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     cells = pd.DataFrame({"cohort": np.asarray(ref["group"]).astype(int), "year": np.asarray(ref["year"]).astype(int),
                           "att": np.asarray(ref["att"], float), "se": np.asarray(ref["se"], float)})
     merged = ours.att_gt.merge(cells, on=["cohort", "year"])
@@ -130,7 +130,7 @@ def test_recovers_heterogeneous_dynamic_effects():
     """With noise 0, CS recovers every true ATT(g,t) and event-time effect exactly."""
     panel, truth = kz.simulate_panel(n_regions=30, cohorts={2012: 8, 2016: 8}, dynamic=0.4, heterogeneity=0.8,
                                      noise=0.0, random_seed=5)
-    ours = kz.staggered_did(panel, "outcome", "first_treated")
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     post = ours.att_gt.query("year >= cohort").merge(truth.att_gt, on=["cohort", "year"])
     np.testing.assert_allclose(post["estimate"], post["att"], atol=1e-8)
     es = ours.aggregate("event", min_e=0)
@@ -139,9 +139,9 @@ def test_recovers_heterogeneous_dynamic_effects():
 
 def test_multiplier_bootstrap_is_seeded_and_close_to_analytic():
     panel, _ = kz.simulate_panel(n_regions=400, cohorts={2012: 100, 2016: 100}, random_seed=2)
-    analytic = kz.staggered_did(panel, "outcome", "first_treated").aggregate("event")
-    a = kz.staggered_did(panel, "outcome", "first_treated", n_boot=1999, random_seed=7).aggregate("event")
-    b = kz.staggered_did(panel, "outcome", "first_treated", n_boot=1999, random_seed=7).aggregate("event")
+    analytic = kz.staggered_did(panel, "outcome", first_treated="first_treated").aggregate("event")
+    a = kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=1999, random_seed=7).aggregate("event")
+    b = kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=1999, random_seed=7).aggregate("event")
     pd.testing.assert_frame_equal(a.table, b.table)
     np.testing.assert_allclose(a.table["std_error"], analytic.table["std_error"], rtol=0.1)
     width_uniform = (a.table["ci_high"] - a.table["ci_low"]) / a.table["std_error"]
@@ -150,17 +150,17 @@ def test_multiplier_bootstrap_is_seeded_and_close_to_analytic():
 
 def test_design_reports_and_bad_input():
     panel, truth = kz.simulate_panel(n_regions=12, cohorts={2009: 2, 2014: 4}, random_seed=3)
-    result = kz.staggered_did(panel, "outcome", "first_treated")
+    result = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     assert any("treated in the first period" in n for n in result.caveats)
     assert set(result.att_gt["cohort"]) == {2014}
     assert "cohort 2014: 4 regions vs 6 never-treated regions, 5 pre-periods, 10 post-periods" in result.summary()
     all_treated, _ = kz.simulate_panel(n_regions=8, cohorts={2012: 4, 2016: 4}, random_seed=3)
     with pytest.raises(SpecificationError, match="not_yet_treated"):
-        kz.staggered_did(all_treated, "outcome", "first_treated")
-    few = kz.staggered_did(all_treated, "outcome", "first_treated", control_group="not_yet_treated")
+        kz.staggered_did(all_treated, "outcome", first_treated="first_treated")
+    few = kz.staggered_did(all_treated, "outcome", first_treated="first_treated", control_group="not_yet_treated")
     assert any("only 8 clusters" in n for n in few.caveats)
     with pytest.raises(SpecificationError, match="method"):
-        kz.staggered_did(panel, "outcome", "first_treated", method="ols")
+        kz.staggered_did(panel, "outcome", first_treated="first_treated", method="ols")
 
 
 def test_outcome_missing_for_treated_rows_is_reported():
@@ -170,7 +170,7 @@ def test_outcome_missing_for_treated_rows_is_reported():
     frame.loc[(frame["region"] == treated) & (frame["year"] == 2019), "outcome"] = np.nan
     data = kz.read_panel(frame[["region", "year", "outcome", "first_treated"]], regions=None)
     with pytest.warns(kz.errors.KzCausalWarning, match="missing in 1 row"):
-        result = kz.staggered_did(data, "outcome", "first_treated")
+        result = kz.staggered_did(data, "outcome", first_treated="first_treated")
     assert any(treated in n for n in result.caveats)  # the unbalanced region is dropped and named
 
 
@@ -179,7 +179,7 @@ def test_result_interface(staggered):
 
     matplotlib.use("Agg")
     panel, _ = staggered
-    result = kz.staggered_did(panel, "outcome", "first_treated")
+    result = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     ds = result.to_xarray()
     assert ds["estimate"].dims == ("cohort", "year")
     assert ds["estimate"].sel(cohort=2016, year=2018).item() == pytest.approx(
@@ -202,7 +202,7 @@ def test_arguments_are_checked_before_any_work(staggered):
              (dict(covariates=["outcome"]), "include the outcome")]
     for kwargs, message in cases:
         with pytest.raises(SpecificationError, match=re.escape(message)):
-            kz.staggered_did(panel, "outcome", "first_treated", **kwargs)
+            kz.staggered_did(panel, "outcome", first_treated="first_treated", **kwargs)
 
 
 def test_a_bootstrap_that_cannot_fit_is_refused_up_front(staggered):
@@ -215,7 +215,7 @@ def test_a_bootstrap_that_cannot_fit_is_refused_up_front(staggered):
     panel, _ = staggered
     start = time.perf_counter()
     with pytest.raises(SpecificationError, match=r"n_boot=1,000,000,000 would need[\s\S]*the cap is n_boot=") as info:
-        kz.staggered_did(panel, "outcome", "first_treated", n_boot=10**9)
+        kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=10**9)
     assert time.perf_counter() - start < 5
     cap = int(re.search(r"the cap is n_boot=([\d,]+)", str(info.value)).group(1).replace(",", ""))
     size = dict(n_clusters=len(panel.regions), n_cells=len(panel.years) ** 2)
@@ -233,5 +233,5 @@ def test_a_constant_outcome_in_the_cells_is_flagged(staggered):
     frame = panel.to_frame()[["region", "year", "outcome", "first_treated"]]
     frame["outcome"] = frame["year"] * 1.0
     with pytest.warns(DegenerateEstimateWarning):
-        fit = kz.staggered_did(kz.read_panel(frame, regions=None), "outcome", "first_treated")
+        fit = kz.staggered_did(kz.read_panel(frame, regions=None), "outcome", first_treated="first_treated")
     assert any(c.startswith("degenerate") for c in fit.caveats)

@@ -69,7 +69,7 @@ def assert_same_cells(ours, cells, influence):
 def test_covariates_equal_differences(frame, method, control_group, base_period):
     """Time-varying covariate: each cell conditions on its earlier year's values (a sample per cell)."""
     panel = kz.read_panel(frame, regions=None)
-    ours = kz.staggered_did(panel, "outcome", "first_treated", method=method, covariates=["log_population"],
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated", method=method, covariates=["log_population"],
                             control_group=control_group, base_period=base_period)
     model, cells, influence = differences_reference(frame, ["log_population"], method, control_group, base_period)
     assert_same_cells(ours, cells, influence)
@@ -87,7 +87,7 @@ def test_covariates_equal_differences(frame, method, control_group, base_period)
 def test_time_invariant_covariates_share_one_fit_per_cohort(frame, method, control_group):
     """Cells with the same units and covariate values are fitted together; the result is the per-cell one."""
     panel = kz.read_panel(frame, regions=None)
-    ours = kz.staggered_did(panel, "outcome", "first_treated", method=method, covariates=["x"],
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated", method=method, covariates=["x"],
                             control_group=control_group)
     _, cells, influence = differences_reference(frame, ["x"], method, control_group, "varying")
     assert_same_cells(ours, cells, influence)
@@ -99,12 +99,12 @@ def test_unbalanced_panel_equals_differences_on_the_balanced_regions(frame, meth
     holes = frame[~(frame["region"].isin(short) & (frame["year"] == 2015))]
     panel = kz.read_panel(holes, regions=None, allow_gaps=True)
     with pytest.warns(kz.errors.KzCausalWarning, match="dropped 2 region"):
-        ours = kz.staggered_did(panel, "outcome", "first_treated", method=method, covariates=["log_population"])
+        ours = kz.staggered_did(panel, "outcome", first_treated="first_treated", method=method, covariates=["log_population"])
     assert ours.n_units == 58
     balanced = holes[~holes["region"].isin(short)]
     _, cells, influence = differences_reference(balanced, ["log_population"], method, "never_treated", "varying")
     assert_same_cells(ours, cells, influence)
-    plain = kz.staggered_did(panel, "outcome", "first_treated")  # no covariates: the same regions
+    plain = kz.staggered_did(panel, "outcome", first_treated="first_treated")  # no covariates: the same regions
     _, cells, influence = differences_reference(balanced, [], "reg", "never_treated", "varying")
     assert_same_cells(plain, cells, influence)
 
@@ -112,10 +112,10 @@ def test_unbalanced_panel_equals_differences_on_the_balanced_regions(frame, meth
 @pytest.mark.parametrize("method", ["ipw", "dr"])
 def test_without_covariates_every_method_is_the_group_mean_difference(frame, method):
     panel = kz.read_panel(frame, regions=None)
-    ours = kz.staggered_did(panel, "outcome", "first_treated", method=method, control_group="not_yet_treated")
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated", method=method, control_group="not_yet_treated")
     _, cells, influence = differences_reference(frame, [], method, "not_yet_treated", "varying")
     assert_same_cells(ours, cells, influence)
-    reg = kz.staggered_did(panel, "outcome", "first_treated", control_group="not_yet_treated")
+    reg = kz.staggered_did(panel, "outcome", first_treated="first_treated", control_group="not_yet_treated")
     np.testing.assert_allclose(ours.table[["estimate", "std_error"]], reg.table[["estimate", "std_error"]], atol=TOL)
     assert ours.permuted is not None  # the reassignment shortcut serves every method without covariates
 
@@ -130,7 +130,7 @@ def test_anticipation_base_periods_follow_r_did(frame):
         ref = moderndid.att_gt(table, yname="outcome", tname="year", idname="id", gname="g", est_method="reg",
                                anticipation=2, boot=False, cband=False)
     panel = kz.read_panel(frame, regions=None)
-    ours = kz.staggered_did(panel, "outcome", "first_treated", anticipation=2)
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated", anticipation=2)
     cells = pd.DataFrame({"cohort": np.asarray(ref.groups).astype(int), "year": np.asarray(ref.times).astype(int),
                           "att": np.asarray(ref.att_gt), "se": np.asarray(ref.se_gt)})
     merged = ours.att_gt.merge(cells, on=["cohort", "year"])
@@ -138,21 +138,21 @@ def test_anticipation_base_periods_follow_r_did(frame):
     np.testing.assert_allclose(merged["estimate"], merged["att"], atol=TOL)
     np.testing.assert_allclose(merged["std_error"], merged["se"], atol=TOL)
     assert merged.query("cohort == 2012 and year == 2011")["base_year"].item() == 2010
-    dr = kz.staggered_did(panel, "outcome", "first_treated", anticipation=2, method="dr", covariates=["x"])
+    dr = kz.staggered_did(panel, "outcome", first_treated="first_treated", anticipation=2, method="dr", covariates=["x"])
     _, cells, influence = differences_reference(frame, ["x"], "dr", "never_treated", "varying", anticipation=2)
     assert_same_cells(dr, cells, influence)
 
 
 def test_event_study_with_covariates_omits_the_reference_period(frame):
     panel = kz.read_panel(frame, regions=None)
-    es = kz.event_study(panel, "outcome", "first_treated", covariates=["log_population"])
+    es = kz.event_study(panel, "outcome", first_treated="first_treated", covariates=["log_population"])
     assert -1 not in es.event_times and es.reference == -1
     assert np.isfinite(es.table["std_error"]).all()
 
 
 def test_clustered_errors_sum_the_influence_within_clusters(frame):
     panel = kz.read_panel(frame, regions=None)
-    ours = kz.staggered_did(panel, "outcome", "first_treated", method="dr", covariates=["x"], cluster="macro")
+    ours = kz.staggered_did(panel, "outcome", first_treated="first_treated", method="dr", covariates=["x"], cluster="macro")
     assert ours.n_clusters == 7
     summed = np.zeros((7, ours.influence.shape[1]))
     np.add.at(summed, pd.factorize(frame.drop_duplicates("region")["macro"])[0], ours.influence)
@@ -162,9 +162,14 @@ def test_clustered_errors_sum_the_influence_within_clusters(frame):
 def test_bad_covariates_are_named(frame):
     holes = frame.copy()
     holes.loc[holes.index[5], "x"] = np.nan
-    with pytest.raises(SpecificationError, match=r"missing in 1 row"):
-        kz.staggered_did(kz.read_panel(holes, regions=None), "outcome", "first_treated", covariates=["x"])
+    # one missing-value policy: the row is left out (named in a warning and a caveat), then CS drops the now
+    # unbalanced region and says so
+    with pytest.warns(kz.errors.KzCausalWarning, match=r"missing in 1 row"):
+        result = kz.staggered_did(kz.read_panel(holes, regions=None), "outcome", first_treated="first_treated",
+                                  covariates=["x"])
+    assert any("missing in 1 row" in c for c in result.caveats)
+    assert any("not observed in every year" in c for c in result.caveats)
     constant = frame.assign(c=2.0)
     with pytest.raises(SpecificationError, match="collinear"):
-        kz.staggered_did(kz.read_panel(constant, regions=None), "outcome", "first_treated", covariates=["c"],
+        kz.staggered_did(kz.read_panel(constant, regions=None), "outcome", first_treated="first_treated", covariates=["c"],
                          method="dr")

@@ -82,7 +82,7 @@ def test_sdid_is_the_weighted_double_difference(serpin_like):
     """The estimate is (Ybar_tr,post - lambda'Y_tr,pre) - omega'(Ybar_co,post - Y_co,pre lambda), and the regression
     form the wild bootstrap uses (the paper's weighted two-way regression) returns it."""
     panel, treated = serpin_like
-    result = synthetic_did(panel, "outcome", treated, 2014, variance="jackknife")
+    result = synthetic_did(panel, "outcome", treated=treated, post_from=2014, variance="jackknife")
     wide = panel.to_frame().pivot(index="region", columns="year", values="outcome")
     pre = [y for y in wide.columns if y < 2014]
     post = [y for y in wide.columns if y >= 2014]
@@ -100,7 +100,7 @@ def test_sdid_is_the_weighted_double_difference(serpin_like):
 def test_sdid_vectorised_reassignment_equals_refits(serpin_like):
     """``permuted`` (what randomization inference uses) gives every assignment's re-fitted estimate."""
     panel, treated = serpin_like
-    result = synthetic_did(panel, "outcome", treated, 2014, variance="jackknife")
+    result = synthetic_did(panel, "outcome", treated=treated, post_from=2014, variance="jackknife")
     labels = result.region_cohorts()
     rng = np.random.default_rng(0)
     matrix = np.vstack([labels.to_numpy()] + [rng.permutation(labels.to_numpy()) for _ in range(5)])
@@ -231,9 +231,9 @@ def prop99():
 
 def test_california_prop99_matches_r_synthdid(prop99):
     """R synthdid README: synthdid_estimate -15.604, sc_estimate -19.620, did_estimate -27.349."""
-    sdid = synthetic_did(prop99, "packs", ["California"], 1989, n_reps=20, random_seed=1)
+    sdid = synthetic_did(prop99, "packs", treated=["California"], post_from=1989, n_reps=20, random_seed=1)
     assert sdid.effect_estimate == pytest.approx(-15.604, abs=1e-3)
-    did = kz.did_2x2(prop99, "packs", ["California"], 1989, fixed_effects=True)
+    did = kz.did_2x2(prop99, "packs", treated=["California"], post_from=1989, fixed_effects=True)
     assert did.effect_estimate == pytest.approx(-27.349, abs=1e-3)
     # R's sc_estimate is synthdid's Frank-Wolfe without intercept, ridge 1e-6 sigma, stopped early; the same
     # iterate here reproduces it ...
@@ -249,7 +249,7 @@ def test_california_prop99_matches_r_synthdid(prop99):
                       np.array([float(pre.sum())]))[0]
     assert Y1[~pre].mean() - omega @ Y0[:, ~pre].mean(axis=1) == pytest.approx(-19.620, abs=1e-3)
     # ... while synthetic_control solves ADH's problem exactly, as diff-diff's SyntheticControl does
-    sc = synthetic_control(prop99, "packs", ["California"], 1989)
+    sc = synthetic_control(prop99, "packs", treated=["California"], post_from=1989)
     assert sc.effect_estimate == pytest.approx(-19.5136, abs=1e-4)
     from diff_diff import SyntheticControl
 
@@ -293,9 +293,9 @@ def test_simulation_sdid_and_sc_remove_the_bias_did_keeps():
     errors, predicted = [], []
     for seed in range(24):
         panel, treated, did_bias = factor_panel(seed)
-        errors.append([synthetic_did(panel, "outcome", treated, 2019, variance="jackknife").effect_estimate - 1,
-                       synthetic_control(panel, "outcome", treated, 2019).effect_estimate - 1,
-                       kz.did_2x2(panel, "outcome", treated, 2019, fixed_effects=True).effect_estimate - 1])
+        errors.append([synthetic_did(panel, "outcome", treated=treated, post_from=2019, variance="jackknife").effect_estimate - 1,
+                       synthetic_control(panel, "outcome", treated=treated, post_from=2019).effect_estimate - 1,
+                       kz.did_2x2(panel, "outcome", treated=treated, post_from=2019, fixed_effects=True).effect_estimate - 1])
         predicted.append(did_bias)
     errors = np.array(errors)
     mean, mcse = errors.mean(axis=0), errors.std(axis=0, ddof=1) / np.sqrt(len(errors))
@@ -322,13 +322,13 @@ def test_no_pre_period(serpin_like):
     panel, treated = serpin_like
     with pytest.raises(SpecificationError,
                        match=r"post_from=2009: the rows cover 2009-2023, so there is no pre-period"):
-        synthetic_did(panel, "outcome", treated, 2009)
+        synthetic_did(panel, "outcome", treated=treated, post_from=2009)
     with pytest.raises(SpecificationError, match="is no pre-period; synthetic control needs at least 1"):
-        synthetic_control(panel, "outcome", treated, 2009)
+        synthetic_control(panel, "outcome", treated=treated, post_from=2009)
     with pytest.raises(SpecificationError, match="only 1 pre-period year.*sd of first differences"):
-        synthetic_did(panel, "outcome", treated, 2010)
+        synthetic_did(panel, "outcome", treated=treated, post_from=2010)
     with pytest.raises(SpecificationError, match="no post-period"):
-        synthetic_did(panel, "outcome", treated, 2030)
+        synthetic_did(panel, "outcome", treated=treated, post_from=2030)
 
 
 def test_treated_region_with_missing_years(serpin_like):
@@ -349,7 +349,7 @@ def test_control_with_missing_outcome_is_dropped_with_a_caveat(serpin_like):
     frame.loc[(frame["region"] == control) & (frame["year"] == 2012), "outcome"] = np.nan
     holey = kz.read_panel(frame.drop(columns=["treated"]), regions=None)
     with pytest.warns(KzCausalWarning) as caught:
-        result = synthetic_did(holey, "outcome", treated, 2014, variance="jackknife")
+        result = synthetic_did(holey, "outcome", treated=treated, post_from=2014, variance="jackknife")
     assert any("dropped 1 control region" in str(w.message) for w in caught)
     assert control not in result.unit_weights.index and any(control in c for c in result.caveats)
     assert result.permuted is None  # reassignment needs every region in every year; RI then re-fits
@@ -366,33 +366,33 @@ def test_fewer_than_two_controls(serpin_like):
 def test_variance_settings_and_their_limits(serpin_like, one_treated):
     panel, treated = serpin_like
     with pytest.raises(SpecificationError, match="variance='sandwich'"):
-        synthetic_did(panel, "outcome", treated, 2014, variance="sandwich")
+        synthetic_did(panel, "outcome", treated=treated, post_from=2014, variance="sandwich")
     with pytest.raises(SpecificationError, match="n_reps=1"):
-        synthetic_did(panel, "outcome", treated, 2014, n_reps=1)
+        synthetic_did(panel, "outcome", treated=treated, post_from=2014, n_reps=1)
     with pytest.raises(SpecificationError, match="post_from='2014'"):
-        synthetic_did(panel, "outcome", treated, "2014")
+        synthetic_did(panel, "outcome", treated=treated, post_from="2014")
     with pytest.raises(SpecificationError, match="more control regions than treated"):
-        synthetic_did(panel, "outcome", panel.regions[:9], 2014)
+        synthetic_did(panel, "outcome", treated=panel.regions[:9], post_from=2014)
     single, region = one_treated
     for variance in ("jackknife", "bootstrap"):
         with pytest.warns(KzCausalWarning) as caught:
-            result = synthetic_did(single, "outcome", region, 2012, variance=variance)
+            result = synthetic_did(single, "outcome", treated=region, post_from=2012, variance=variance)
         assert any("undefined with a single treated region" in str(w.message) for w in caught)
         assert np.isnan(result.std_errors.iloc[0]) and any("use variance='placebo'" in c for c in result.caveats)
-    result = synthetic_did(panel, "outcome", treated, 2014, variance="jackknife")
+    result = synthetic_did(panel, "outcome", treated=treated, post_from=2014, variance="jackknife")
     two_years = result.rows().assign(cohort=lambda t: np.where(t["region"] == treated[0], 2016.0, t["cohort"]))
     with pytest.raises(SpecificationError, match=r"one adoption year.*\[2014, 2016\].*staggered_did"):
         result.refit(two_years)
     with pytest.raises(SpecificationError, match=r"predictor\(s\) \['nonsense'\] not in the panel"):
-        synthetic_control(panel, "outcome", treated, 2014, predictors=["nonsense"])
+        synthetic_control(panel, "outcome", treated=treated, post_from=2014, predictors=["nonsense"])
 
 
 def test_seed_is_drawn_once_so_refits_repeat_the_draws(serpin_like):
     panel, treated = serpin_like
-    result = synthetic_did(panel, "outcome", treated, 2014, n_reps=20)
+    result = synthetic_did(panel, "outcome", treated=treated, post_from=2014, n_reps=20)
     again = result.refit()
     assert again.std_errors.iloc[0] == result.std_errors.iloc[0]
-    other = synthetic_did(panel, "outcome", treated, 2014, n_reps=20)
+    other = synthetic_did(panel, "outcome", treated=treated, post_from=2014, n_reps=20)
     assert other.std_errors.iloc[0] != result.std_errors.iloc[0]
 
 
@@ -404,7 +404,7 @@ def test_plots_return_axes(serpin_like):
     import matplotlib.pyplot as plt
 
     panel, treated = serpin_like
-    sdid = synthetic_did(panel, "outcome", treated, 2014, variance="jackknife")
+    sdid = synthetic_did(panel, "outcome", treated=treated, post_from=2014, variance="jackknife")
     sc = quiet(synthetic_control, panel, "outcome", treated, 2014)
     for result in (sdid, sc):
         ax = result.plot()

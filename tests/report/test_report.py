@@ -94,7 +94,7 @@ def test_user_data_and_yaml_spec_through_the_command_line(tmp_path):
                                       str(tmp_path / "out"), "--fast", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "Verdict" in result.output and (tmp_path / "out" / "report.html").is_file()
-    truth = kz.did_2x2(panel, "outcome", treated, post_from=2014, fixed_effects=True, cov="cluster")
+    truth = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
     assert f"{truth.table.iloc[-1]['estimate']:.4f}" in result.output
     assert not np.isnan(truth.table.iloc[-1]["estimate"])
 
@@ -141,3 +141,26 @@ def test_report_renders_in_headless_chromium(fast_report, tmp_path):
     assert result["errors"] == []
     console_errors = [line for line in run.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()]
     assert console_errors == []
+
+
+def test_cli_reads_first_treated_as_r_did_does(tmp_path):
+    """0 = never treated, a pre-sample adopter excluded with a note, the same numbers as the API."""
+    panel, _ = kz.simulate_panel(n_regions=14, cohorts={2013: 3, 2016: 3}, random_seed=6, effect=1.0)
+    frame = panel.to_frame()
+    frame["first_treated"] = frame["first_treated"].fillna(0)
+    early = sorted(frame.loc[frame["first_treated"] == 0, "region"].unique())[0]
+    frame.loc[frame["region"] == early, "first_treated"] = 1950
+    data = tmp_path / "panel.csv"
+    frame[["region", "year", "outcome", "first_treated"]].to_csv(data, index=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("region_names: any\noutcome: outcome\nfirst_treated: first_treated\nleads: 2\nlags: 2\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out",
+                                      str(tmp_path / "out"), "--fast"])
+    assert result.exit_code == 0, result.output
+    assert f"excluded 1 region(s) treated before the first observed year" in result.output and early in result.output
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "excluded 1 region(s)" in page and early in page
+    with pytest.warns(kz.errors.KzCausalWarning, match="excluded 1 region"):
+        api = kz.staggered_did(kz.read_panel(frame, regions=None), "outcome", first_treated="first_treated")
+    assert f"{api.aggregate('simple').effect_estimate:.4f}" in page

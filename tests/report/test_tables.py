@@ -15,8 +15,8 @@ from kzcausal.report import regression_table
 def models():
     panel, _ = kz.simulate_panel(random_seed=3, effect=0.8)
     treated = [r for r in panel.regions if panel.to_frame().query("region == @r")["treated"].max() == 1]
-    ols = kz.did_2x2(panel, "outcome", treated, post_from=2014)
-    twfe = kz.did_2x2(panel, "outcome", treated, post_from=2014, fixed_effects=True, cov="cluster")
+    ols = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014)
+    twfe = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
     frame = panel.to_frame().assign(program=lambda t: t["region"].isin(treated).astype(float),
                                     post=lambda t: (t["year"] >= 2014).astype(float))
     reference = smf.ols("outcome ~ program * post", data=frame).fit()

@@ -27,7 +27,7 @@ every posterior mean and sd of both forms within Monte Carlo error).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
@@ -35,8 +35,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..did.design import DIDDesign
-from ..did.event_study import _cohort_share_weights
+from ..design import DIDDesign, cohort_share_weights, estimation_rows, positional_deprecated, resolve_assignment
 from ..results import COLUMNS, EventStudyResult
 from ..errors import SpecificationError
 from ..panel import RegionPanel
@@ -61,11 +60,15 @@ class BayesianEventStudyResult(EventStudyResult):
         return bool(self.diagnostics["ok"].all()) and self.divergences == 0 and self.max_treedepth_hits == 0
 
 
+@positional_deprecated("first_treated")
 def bayesian_event_study(
     panel: RegionPanel,
     outcome: str,
-    first_treated: str | Mapping[str, float],
     *,
+    first_treated: str | Mapping[str, float] | None = None,
+    treated: str | Sequence[str] | None = None,
+    post_from: int | None = None,
+    treatment: str | None = None,
     leads: int | None = None,
     lags: int | None = None,
     prior: Literal["independent", "random_walk"] = "independent",
@@ -83,8 +86,9 @@ def bayesian_event_study(
 
     Parameters
     ----------
-    panel, outcome, first_treated
-        As for :func:`kzcausal.event_study`; the panel must be balanced over the years used.
+    panel, outcome, first_treated, treated + post_from, treatment
+        As for :func:`kzcausal.event_study` (the assignment, exactly one spelling); the panel must
+        be balanced over the years used.
     leads, lags
         Event-time window; event times beyond it are pooled into the end bins.
     prior
@@ -112,11 +116,13 @@ def bayesian_event_study(
     if not effect_scale > 0:
         raise SpecificationError(f"effect_scale must be positive; got {effect_scale}.")
     sampler = check_sampler(sampler)
-    rows = DIDDesign.panel_rows(panel, outcome, first_treated)
+    assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
+                                    treatment=treatment, estimator="bayesian_event_study")
+    rows, notes = estimation_rows(panel, outcome, assignment)
     settings = dict(leads=leads, lags=lags, prior=prior, effect_scale=effect_scale, draws=draws, tune=tune,
                     chains=chains, target_accept=target_accept, sampler=sampler, interval=interval,
                     random_seed=random_seed, progress=progress)
-    return _fit_bayesian_event_study(rows, outcome, **settings)
+    return _fit_bayesian_event_study(rows, outcome, **settings).noting(notes)
 
 
 def _fit_bayesian_event_study(rows: pd.DataFrame, outcome: str, *, leads, lags, prior, effect_scale, draws, tune,
@@ -152,7 +158,7 @@ def _fit_bayesian_event_study(rows: pd.DataFrame, outcome: str, *, leads, lags, 
         spec=dict(estimator="bayesian_event_study", outcome=outcome, leads=leads, lags=lags, reference=-1,
                   prior=prior, effect_scale=effect_scale, draws=draws, tune=tune, chains=chains, sampler=sampler,
                   random_seed=random_seed, base_period="universal", alpha=1 - interval),
-        n_obs=len(data), n_clusters=len(inputs.regions), cluster="region", caveats=inputs.notes,
+        n_obs=len(data), n_clusters=len(inputs.regions), cluster="region", caveats=inputs.notes, alpha=1 - interval, outcome=outcome,
         data=DIDDesign.estimation_rows(data),
         refitter=partial(_fit_bayesian_event_study, **settings), reference=-1,
         overall=overall_row, overall_estimand="posterior mean of the average post-period event-time effect",
@@ -205,7 +211,7 @@ def _inputs(rows: pd.DataFrame, outcome: str, leads, lags) -> _Inputs:
     if not scale > 0:
         raise SpecificationError(f"{outcome!r} has no variation beyond region and year means; nothing to estimate.")
     return _Inputs(data=data, regions=regions, years=years, times=times, cells=cells, row_cell=row_cell,
-                   weights=_cohort_share_weights(row_cell, cells, times), ys=(y - float(np.mean(y))) / scale,
+                   weights=cohort_share_weights(row_cell, cells, times), ys=(y - float(np.mean(y))) / scale,
                    scale=scale, notes=tuple(design.notes))
 
 

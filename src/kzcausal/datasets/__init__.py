@@ -24,6 +24,8 @@ __all__ = [
     "seed_imp_table",
     "social_attractiveness_2019",
     "serpin_regions",
+    "NAMED_GROUPS",
+    "named_group",
     "seed002_did_tables",
     "seed000_factor_models",
     "bns_grp",
@@ -93,6 +95,19 @@ def serpin_regions() -> pd.DataFrame:
     table["region"] = table["region"].map(canonical_region)
     table["note"] = table["note"].fillna("")
     return table
+
+
+#: Named groups of regions a design may name instead of listing them (``treated="serpin_receiving"``),
+#: with the terms paper 002 labels them by: group -> (Serpin-2050 role, label of the 2x2's group term).
+NAMED_GROUPS = {"serpin_receiving": ("receiving", "Program"), "serpin_sending": ("sending", "Sender")}
+
+
+def named_group(name: str) -> list[str] | None:
+    """The regions of a named group (see :data:`NAMED_GROUPS`), or None if ``name`` names none."""
+    if name not in NAMED_GROUPS:
+        return None
+    table = serpin_regions()
+    return table.loc[table["role"] == NAMED_GROUPS[name][0], "region"].tolist()
 
 
 def seed002_did_tables() -> pd.DataFrame:

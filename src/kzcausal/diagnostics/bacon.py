@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..did.design import check_absorbing, check_outcome_varies
+from ..design import check_outcome_varies, check_panel, estimation_rows, positional_deprecated, resolve_assignment
 from ..errors import SpecificationError
 from ..panel import RegionPanel
 from ..results import CheckResult, axes_for
@@ -51,42 +52,45 @@ class BaconResult(CheckResult):
         return ax
 
 
-def bacon_decomposition(panel: RegionPanel, outcome: str, treatment: str) -> BaconResult:
-    """Decompose the TWFE coefficient of a staggered 0/1 treatment into 2x2 comparisons.
+@positional_deprecated("treatment")
+def bacon_decomposition(panel: RegionPanel, outcome: str, *, treatment: str | None = None,
+                        first_treated: str | Mapping[str, float] | None = None,
+                        treated: str | Sequence[str] | None = None, post_from: int | None = None) -> BaconResult:
+    """Decompose the TWFE coefficient of a staggered absorbing treatment into 2x2 comparisons.
 
-    Needs a balanced panel and absorbing adoption; regions treated from the first year
-    (always treated) are not allowed (drop them first). The weights sum to one and the
-    weighted sum of the 2x2 estimates equals the TWFE coefficient exactly.
+    The assignment is any one spelling (see :mod:`kzcausal.design.assignment`): ``treatment``
+    (a 0/1 absorbing column), ``first_treated`` or ``treated`` + ``post_from``. Needs a balanced
+    panel; regions treated from the first year (always treated) are not allowed (drop them
+    first). The weights sum to one and the weighted sum of the 2x2 estimates equals the TWFE
+    coefficient exactly.
 
     References
     ----------
     Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment
     timing. Journal of Econometrics 225(2), 254-277, equations (6)-(10).
     """
-    if not isinstance(panel, RegionPanel):
-        raise SpecificationError(f"panel is a {type(panel).__name__}, not a RegionPanel. Fix: pass a region panel "
-                                 "(what kz.load_kazakhstan or kz.simulate_panel return, or one built from a table).")
-    panel.require(outcome, treatment)
-    frame = panel.to_frame()
-    if frame[[outcome, treatment]].isna().any().any():
-        raise SpecificationError(f"{outcome!r} or {treatment!r} has missing values; the decomposition needs a "
-                                 "balanced panel. Fix: drop those regions explicitly.")
-    check_absorbing(frame, treatment)
-    check_outcome_varies(frame[outcome].to_numpy(float), outcome)
-    if not (frame[treatment] == 1).any():
-        raise SpecificationError(f"treatment {treatment!r} is never 1: there is no adoption to decompose. Fix: "
-                                 "check the column (0 before adoption, 1 from adoption on).")
-    years = np.sort(frame["year"].unique())
-    wide = frame.pivot(index="region", columns="year", values=outcome)
+    check_panel(panel)
+    assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
+                                    treatment=treatment, estimator="bacon_decomposition")
+    rows, notes = estimation_rows(panel, outcome, assignment)
+    check_outcome_varies(rows[outcome].to_numpy(float), outcome)
+    cohort = rows["cohort"].to_numpy(float)
+    name = assignment.source or assignment.spelling
+    if not (rows["year"].to_numpy() >= cohort).any():
+        raise SpecificationError(f"{name!r}: no region is ever treated in these years: there is no adoption to "
+                                 "decompose. Fix: check the assignment (0 before adoption, 1 from adoption on).")
+    years = np.sort(rows["year"].unique())
+    wide = rows.pivot(index="region", columns="year", values=outcome).reindex(columns=years)
     if wide.isna().any().any():
         gaps = wide.index[wide.isna().any(axis=1)].tolist()
         raise SpecificationError(f"the decomposition needs a balanced panel (every region in every year); "
                                  f"{len(gaps)} region(s) miss years: {gaps[:10]}. Fix: drop them explicitly.")
-    start = frame.loc[frame[treatment] == 1].groupby("region")["year"].min().reindex(wide.index)
-    always = start.index[start == years[0]].tolist()
+    start = rows.groupby("region")["cohort"].first().reindex(wide.index).replace(np.inf, np.nan)
+    start = start.where(start <= years[-1])
+    always = start.index[start <= years[0]].tolist()
     if always:
-        raise SpecificationError(f"{len(always)} region(s) treated from the first year {years[0]} (treatment "
-                                 f"{treatment!r} is 1 throughout): {always[:10]}. Fix: drop them (they serve only as "
+        raise SpecificationError(f"{len(always)} region(s) treated from the first year {years[0]} "
+                                 f"({name!r} is 1 throughout): {always[:10]}. Fix: drop them (they serve only as "
                                  "controls with already-treated outcomes).")
     y = wide.to_numpy(float)
     n_regions, n_years = y.shape
@@ -128,4 +132,5 @@ def bacon_decomposition(panel: RegionPanel, outcome: str, treatment: str) -> Bac
     table["treated"] = table["treated"].astype(int)
     table["weight"] /= table["weight"].sum()  # the sum is the variance of two-way demeaned treatment
     twfe = float((table["weight"] * table["estimate"]).sum())
-    return BaconResult(table=table, method="Goodman-Bacon (2021) decomposition of TWFE", twfe=twfe)
+    return BaconResult(table=table, method="Goodman-Bacon (2021) decomposition of TWFE", twfe=twfe,
+                       caveats=tuple(notes))

@@ -230,7 +230,7 @@ def _event_study_parts(es: EventStudyResult):
     if es.reference != -1:
         raise SpecificationError(f"the event study's reference period is e = {es.reference}; HonestDiD needs "
                                  "coefficients relative to e = -1. Re-estimate with reference=-1.")
-    if es.spec.get("base_period", "universal") != "universal":
+    if es.base_period != "universal":
         raise SpecificationError("a Callaway-Sant'Anna event study with a varying base period has pre-period "
                                  "coefficients that are not relative to e = -1; re-estimate with "
                                  "base_period='universal' (kz.event_study does this).")

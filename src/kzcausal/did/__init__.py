@@ -2,7 +2,7 @@
 
 from ..results import EstimationResult, EventStudyResult
 from .classic import did_2x2, twfe
-from .design import DIDDesign
+from ..design import DIDDesign
 from .event_study import event_study
 from .imputation import imputation_did, two_stage_did
 from .synthetic import SyntheticControlResult, SyntheticDIDResult, synthetic_control, synthetic_did

@@ -8,18 +8,19 @@ assignments or outcomes without going back to the panel.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, check_alpha, check_flag, check_names, show_rows
+from ..errors import SpecificationError, check_alpha, check_flag, check_names
 from ..panel import RegionPanel
 from ..results import EstimationResult, LinearDesign, coefficient_table
-from .design import check_absorbing, check_outcome_varies, check_panel, few_cluster_notes, resolve_regions
-from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, two_way_demean, within_ols
+from ..design import (SSC, check_clustering, check_outcome_varies, check_panel, check_ssc, estimation_rows,
+                      few_cluster_notes, positional_deprecated, resolve_assignment, ssc_scale)
+from .regression import cluster_sums, two_way_demean, within_ols
 
 __all__ = ["did_2x2", "twfe"]
 
@@ -28,15 +29,18 @@ _COV_NAMES = {"ols": "OLS", "robust": "HC1 robust", "cluster": "clustered"}
 CovTWFE = Literal["cluster", "robust", "driscoll-kraay", "unadjusted"]
 
 
+@positional_deprecated("treated", "post_from")
 def did_2x2(
     panel: RegionPanel,
     outcome: str,
-    treated: str | Iterable[str],
-    post_from: int,
     *,
+    treated: str | Iterable[str] | None = None,
+    post_from: int | None = None,
+    first_treated: str | Mapping[str, float] | None = None,
+    treatment: str | None = None,
     fixed_effects: bool = False,
     cov: Cov2x2 = "ols",
-    cluster: str | None = None,
+    cluster: str | Mapping[str, object] | None = None,
     ssc: SSC = "fixest",
     alpha: float = 0.05,
 ) -> EstimationResult:
@@ -46,12 +50,14 @@ def did_2x2(
     ----------
     panel, outcome
         The panel and the outcome variable.
-    treated
+    treated, post_from
         Treated regions, or a named group: ``"serpin_receiving"`` (terms named
-        ``Program``) or ``"serpin_sending"`` (terms named ``Sender``, paper 002's Table 3).
-        Every other region in the panel is a control.
-    post_from
-        First post-period year (paper 002: 2014).
+        ``Program``) or ``"serpin_sending"`` (terms named ``Sender``, paper 002's Table 3), and
+        the first post-period year (paper 002: 2014). Every other region is a control.
+    first_treated, treatment
+        The same assignment as a column (or mapping) of first treated years, or a 0/1 absorbing
+        column (see :mod:`kzcausal.design.assignment`); every treated region must adopt in the
+        same year. Give exactly one of the three spellings.
     fixed_effects
         Replace ``Program`` and ``Post`` by region and year fixed effects (only the
         interaction is reported).
@@ -59,11 +65,14 @@ def did_2x2(
         ``"ols"`` (homoskedastic, as the paper; Student-t with n - k df), ``"robust"``
         (HC1) or ``"cluster"`` (by ``cluster``, with the small-sample correction ``ssc``).
     cluster
-        Column to cluster on (default: the region); it must be coarser than the region.
+        What to cluster on under ``cov="cluster"`` (default: the region): a column or a mapping
+        region -> label, coarser than the region. Refused under the other ``cov``, which ignore it.
     ssc
-        Small-sample correction of clustered errors (see :mod:`kzcausal.did.regression`):
+        Small-sample correction of clustered errors (see :mod:`kzcausal.design.inference`):
         ``"fixest"`` (default; = R fixest, Stata ``regress``/``reghdfe``), ``"linearmodels"``
         or ``"none"``.
+
+    Rows with a missing outcome are left out (a warning and a caveat name them).
 
     References
     ----------
@@ -75,27 +84,17 @@ def did_2x2(
     check_panel(panel)
     check_alpha(alpha)
     check_flag(fixed_effects, "fixed_effects")
+    clustering = check_clustering(cluster, cov=cov, estimator="did_2x2")
     panel.require(outcome, role="outcome")
-    label = "Sender" if isinstance(treated, str) and treated == "serpin_sending" else "Program"
-    regions = resolve_regions(panel, treated)
-    frame = panel.to_frame()
-    missing = frame[outcome].isna()
-    if missing.any():
-        raise SpecificationError(f"outcome {outcome!r} is missing in {int(missing.sum())} row(s):\n"
-                                 f"{show_rows(frame.loc[missing, ['region', 'year', outcome]])}\n"
-                                 "Fix: drop those region-years from the panel explicitly before estimating.")
-    if not isinstance(post_from, (int, np.integer)) or isinstance(post_from, bool):
-        raise SpecificationError(f"post_from={post_from!r}; give the first post-period year as an integer.")
-    check_outcome_varies(frame[outcome].to_numpy(float), outcome)
-    rows = pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
-                         "cohort": np.where(frame["region"].isin(regions), float(post_from), np.inf)})
-    if cov == "cluster" and cluster not in (None, "region"):
-        rows["cluster"] = cluster_column(frame, cluster, panel.variables)
-    spec = dict(estimator="did_2x2", outcome=outcome, treated=regions, treated_group=treated if isinstance(
-        treated, str) else None, post_from=post_from, fixed_effects=fixed_effects, cov=cov, cluster=cluster,
-        ssc=ssc, alpha=alpha)
-    return _fit_2x2(rows, outcome, label=label, fixed_effects=fixed_effects, cov=cov, ssc=ssc, alpha=alpha,
-                    spec=spec)
+    assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
+                                    treatment=treatment, estimator="did_2x2", single_cohort=True)
+    rows, notes = estimation_rows(panel, outcome, assignment,
+                                  cluster=cluster if clustering is not None and clustering.coarser else None)
+    spec = dict(estimator="did_2x2", outcome=outcome, treated=assignment.treated, treated_group=assignment.group,
+                post_from=(assignment.adoption_years or [None])[0], fixed_effects=fixed_effects, cov=cov,
+                cluster=clustering.name if clustering is not None else None, ssc=ssc, alpha=alpha)
+    return _fit_2x2(rows, outcome, label=assignment.term, fixed_effects=fixed_effects, cov=cov, ssc=ssc,
+                    alpha=alpha, spec=spec).noting(notes)
 
 
 def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: bool, cov: str, ssc: str,
@@ -172,6 +171,7 @@ def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: boo
         method=method,
         effect=(interaction,),
         spec={**spec, "post_from": post_from},
+        alpha=alpha, ssc=ssc if cov == "cluster" else None, covariance=cov, outcome=outcome,
         n_obs=n,
         n_clusters=g if cov == "cluster" else None,
         cluster=cluster_name if cov == "cluster" else None,
@@ -191,14 +191,18 @@ def _refit_2x2(rows: pd.DataFrame, outcome: str, **settings) -> EstimationResult
     return _fit_2x2(rows, outcome, spec=spec, **settings)
 
 
+@positional_deprecated("treatment", "covariates")
 def twfe(
     panel: RegionPanel,
     outcome: str,
-    treatment: str,
-    covariates: Sequence[str] | None = None,
     *,
+    treatment: str | None = None,
+    first_treated: str | Mapping[str, float] | None = None,
+    treated: str | Iterable[str] | None = None,
+    post_from: int | None = None,
+    covariates: Sequence[str] | None = None,
     cov: CovTWFE = "cluster",
-    cluster: str | None = None,
+    cluster: str | Mapping[str, object] | None = None,
     ssc: SSC = "fixest",
     alpha: float = 0.05,
 ) -> EstimationResult:
@@ -206,20 +210,25 @@ def twfe(
 
     Parameters
     ----------
-    treatment
-        A 0/1 panel variable (absorbing: once 1, it stays 1).
+    treatment, first_treated, treated + post_from
+        The assignment, exactly one spelling (see :mod:`kzcausal.design.assignment`): a 0/1
+        absorbing column (the effect term is named after it), a column or mapping of first
+        treated years, or treated regions from one year (the effect term is then ``treated``).
     covariates
         Time-varying controls.
     cov
         ``"cluster"`` (by ``cluster``), ``"robust"``, ``"driscoll-kraay"`` (kernel, across
         regions and time) or ``"unadjusted"``; the last three via linearmodels ``PanelOLS``.
     cluster
-        Column to cluster on (default: the region); it must be coarser than the region.
+        What to cluster on under ``cov="cluster"`` (default: the region): a column or a mapping
+        region -> label, coarser than the region. Refused under the other ``cov``.
     ssc
         Small-sample correction of clustered errors: ``"fixest"`` (default; region effects
         nested in the clusters are not counted, G/(G-1), t with G - 1 df: R fixest, Stata
         ``reghdfe``), ``"linearmodels"`` (``PanelOLS``: N/(N-K), every effect counted, normal)
         or ``"none"``.
+
+    Rows with a missing outcome or covariate are left out (a warning and a caveat name them).
 
     Notes
     -----
@@ -232,28 +241,21 @@ def twfe(
     check_ssc(ssc)
     check_panel(panel)
     check_alpha(alpha)
+    clustering = check_clustering(cluster, cov=cov, estimator="twfe")
     covariates = check_names(covariates, "covariates", allow_empty=True)
-    clash = [c for c in covariates if c in (outcome, treatment)]
+    assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
+                                    treatment=treatment, estimator="twfe")
+    term = assignment.source if assignment.spelling == "treatment" else "treated"
+    clash = [c for c in covariates if c in (outcome, term)]
     if clash:
         raise SpecificationError(f"covariates {clash} include the outcome or the treatment ({outcome!r}, "
-                                 f"{treatment!r}). Fix: list only control variables in covariates.")
-    needed = [outcome, treatment, *covariates]
-    panel.require(*needed)
-    frame = panel.to_frame()
-    missing = frame[needed].isna().any(axis=1)
-    if missing.any():
-        raise SpecificationError(f"{int(missing.sum())} row(s) miss {needed}:\n"
-                                 f"{show_rows(frame.loc[missing, ['region', 'year', *needed]])}\n"
-                                 "Fix: drop those region-years from the panel explicitly before estimating.")
-    check_absorbing(frame, treatment)
-    check_outcome_varies(frame[outcome].to_numpy(float), outcome)
-    rows = frame[["region", "year", outcome, *covariates]].assign(cohort=_first_on(frame, treatment))
-    if cov == "cluster" and cluster not in (None, "region"):
-        rows["cluster"] = cluster_column(frame, cluster, panel.variables)
-    spec = dict(estimator="twfe", outcome=outcome, treatment=treatment, covariates=covariates, cov=cov,
-                cluster=cluster, ssc=ssc, alpha=alpha)
-    return _fit_twfe(rows, outcome, treatment=treatment, covariates=tuple(covariates), cov=cov, ssc=ssc,
-                     alpha=alpha, spec=spec)
+                                 f"{term!r}). Fix: list only control variables in covariates.")
+    rows, notes = estimation_rows(panel, outcome, assignment, covariates=covariates,
+                                  cluster=cluster if clustering is not None and clustering.coarser else None)
+    spec = dict(estimator="twfe", outcome=outcome, treatment=term, covariates=covariates, cov=cov,
+                cluster=clustering.name if clustering is not None else None, ssc=ssc, alpha=alpha)
+    return _fit_twfe(rows, outcome, treatment=term, covariates=tuple(covariates), cov=cov, ssc=ssc,
+                     alpha=alpha, spec=spec).noting(notes)
 
 
 _TWFE_COV = {"cluster": None, "robust": dict(cov_type="robust"), "driscoll-kraay": dict(cov_type="kernel"),
@@ -301,6 +303,7 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
                                                      if cov == "cluster" else f"{cov} errors (linearmodels)"),
         effect=(treatment,),
         spec={**spec, "outcome": outcome},
+        alpha=alpha, ssc=ssc if cov == "cluster" else None, covariance=cov, outcome=outcome,
         n_obs=n,
         n_clusters=g if cov == "cluster" else None,
         cluster=cluster_name if cov == "cluster" else None,
@@ -327,9 +330,3 @@ def _twfe_outcomes(outcomes: np.ndarray, *, rows: pd.DataFrame, regressors: np.n
     # the effect's cluster scores: row 0 of bread X_g' e_g = sum over the cluster of (X bread[:, 0]) * e
     scores = cluster_sums((X @ bread[:, 0])[:, None] * residuals, codes, n_clusters)
     return beta[0], np.sqrt(factor * np.einsum("gm,gm->m", scores, scores))
-
-
-def _first_on(frame: pd.DataFrame, treatment: str) -> np.ndarray:
-    """Each row's region's first year with treatment 1 (inf if never): the absorbing adoption date."""
-    on = frame["year"].where(frame[treatment] == 1)
-    return on.groupby(frame["region"]).transform("min").fillna(np.inf).to_numpy(float)

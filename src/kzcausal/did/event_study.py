@@ -14,11 +14,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, check_alpha, check_count, check_flag, check_names, check_seed, show_rows
+from ..errors import SpecificationError, check_alpha, check_count, check_flag, check_names, check_seed
 from ..panel import RegionPanel
 from ..results import COLUMNS, EventStudyResult, RegressionForm, coefficient_table
-from .design import ControlGroup, DIDDesign, check_anticipation, check_panel, few_cluster_notes
-from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale, two_way_demean, within_ols
+from ..design import (SSC, ControlGroup, DIDDesign, check_anticipation, check_clustering, check_panel, check_ssc,
+                      cohort_share_weights, estimation_rows, few_cluster_notes, positional_deprecated,
+                      resolve_assignment, ssc_scale)
+from .regression import cluster_sums, two_way_demean, within_ols
 from .staggered import staggered_did
 
 __all__ = ["event_study"]
@@ -26,11 +28,15 @@ __all__ = ["event_study"]
 EventMethod = Literal["cs", "sun_abraham", "twfe"]
 
 
+@positional_deprecated("first_treated")
 def event_study(
     panel: RegionPanel,
     outcome: str,
-    first_treated: str | Mapping[str, float],
     *,
+    first_treated: str | Mapping[str, float] | None = None,
+    treated: str | Sequence[str] | None = None,
+    post_from: int | None = None,
+    treatment: str | None = None,
     method: EventMethod = "cs",
     leads: int | None = None,
     lags: int | None = None,
@@ -39,7 +45,7 @@ def event_study(
     control_group: ControlGroup = "never_treated",
     anticipation: int = 0,
     covariates: Sequence[str] | None = None,
-    cluster: str | None = None,
+    cluster: str | Mapping[str, object] | None = None,
     ssc: SSC = "fixest",
     alpha: float = 0.05,
     n_boot: int = 0,
@@ -49,6 +55,8 @@ def event_study(
 
     Parameters
     ----------
+    first_treated, treated + post_from, treatment
+        The assignment, exactly one spelling, as in :func:`staggered_did`.
     method
         ``"cs"``: Callaway & Sant'Anna (2021) ATT(g,t) with a universal base period,
         aggregated by event time (cohort-share weights, estimated-weights correction);
@@ -73,7 +81,8 @@ def event_study(
     covariates
         Time-varying controls (all methods; CS uses their base-period values).
     cluster
-        Column coarser than the region to cluster on (default: the region).
+        What to cluster on, coarser than the region: a column or a mapping region -> label
+        (default: the region).
     ssc
         Regression methods: small-sample correction of the clustered covariance,
         ``"fixest"`` (default: = R fixest / Stata ``reghdfe``), ``"linearmodels"`` or ``"none"``
@@ -113,25 +122,19 @@ def event_study(
             raise SpecificationError(f"reference={reference}: CS event studies are relative to e = "
                                      f"{-1 - anticipation} (the universal base period, -1 - anticipation with "
                                      f"anticipation={anticipation}). Fix: pass reference={-1 - anticipation}.")
-        result = staggered_did(panel, outcome, first_treated, control_group=control_group,
+        result = staggered_did(panel, outcome, first_treated=first_treated, treated=treated, post_from=post_from,
+                               treatment=treatment, control_group=control_group,
                                anticipation=anticipation, covariates=covariates, base_period="universal",
                                cluster=cluster, alpha=alpha, n_boot=n_boot, random_seed=random_seed)
         return result.aggregate("event", min_e=None if leads is None else -leads, max_e=lags)
-    rows = DIDDesign.panel_rows(panel, outcome, first_treated)
-    if covariates:
-        panel.require(*covariates, role="covariate")
-        rows = rows.join(panel._data[covariates])
-        missing = rows[covariates].isna().any(axis=1) & rows[outcome].notna()
-        if missing.any():
-            raise SpecificationError(f"covariates {covariates} are missing in {int(missing.sum())} row(s):\n"
-                                     f"{show_rows(rows.loc[missing, ['region', 'year', *covariates]])}\n"
-                                     "Fix: drop those region-years from the panel explicitly, or the covariate.")
-    if cluster not in (None, "region"):
-        rows["cluster"] = cluster_column(panel._data, cluster, panel.variables)
+    check_clustering(cluster)
+    assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
+                                    treatment=treatment, estimator="event_study")
+    rows, notes = estimation_rows(panel, outcome, assignment, covariates=covariates, cluster=cluster)
     settings = dict(method=method, leads=leads, lags=lags, reference=reference, bin_endpoints=bin_endpoints,
                     control_group=control_group, anticipation=anticipation, covariates=tuple(covariates),
-                    ssc=ssc, alpha=alpha, cluster=cluster)
-    return _regression_event_study(rows, outcome, **settings)
+                    ssc=ssc, alpha=alpha, cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster")
+    return _regression_event_study(rows, outcome, **settings).noting(notes)
 
 
 def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, leads, lags, reference: int,
@@ -194,7 +197,7 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
         overall_w = np.where(post_cells, 1.0, 0.0) / max(post_cells.sum(), 1)
         estimand = "mean of the post-period event-time coefficients"
     else:
-        weights = _cohort_share_weights(row_cell, cells, times)
+        weights = cohort_share_weights(row_cell, cells, times)
         label = "Sun-Abraham interaction-weighted"
         overall_w = np.where(post_cells, counts, 0.0) / max(counts[post_cells].sum(), 1.0)
         estimand = "ATT: post-period cohort x event-time effects weighted by treated observations (fixest aggregate)"
@@ -219,6 +222,7 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
                + (f", covariates {list(covariates)}" if covariates else ""),
         effect=("overall",),
         spec={"estimator": "event_study", "outcome": outcome, **settings, "covariates": list(covariates)},
+        alpha=alpha, ssc=ssc, covariance="cluster", outcome=outcome,
         n_obs=nobs,
         n_clusters=g_count,
         cluster=cluster_name,
@@ -300,14 +304,3 @@ def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int, c
     region_cluster = clusters.to_numpy()[np.unique(codes, return_index=True)[1]]
     cluster_codes, cluster_labels = pd.factorize(region_cluster)
     return beta, bread, cluster_sums(scores, cluster_codes, len(cluster_labels)), n * t_count
-
-
-def _cohort_share_weights(row_cell: np.ndarray, cells: list, times: list[int]) -> np.ndarray:
-    """Rows: event times; columns: cohort x event-time cells; weight = share of the cell's
-    observations among treated observations at that event time (Sun & Abraham 2021)."""
-    counts = np.bincount(row_cell[row_cell >= 0], minlength=len(cells)).astype(float)
-    weights = np.zeros((len(times), len(cells)))
-    for row, e in enumerate(times):
-        columns = [j for j, (_, f) in enumerate(cells) if f == e]
-        weights[row, columns] = counts[columns] / counts[columns].sum()
-    return weights

@@ -38,22 +38,27 @@ import pandas as pd
 from ..errors import SpecificationError, check_alpha, check_names, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EventStudyResult, coefficient_table
-from .design import DIDDesign, check_panel, few_cluster_notes
-from .regression import SSC, check_ssc, cluster_column, cluster_sums, ssc_scale
+from ..design import (SSC, DIDDesign, check_clustering, check_panel, check_ssc, estimation_rows, few_cluster_notes,
+                      positional_deprecated, resolve_assignment, ssc_scale)
+from .regression import cluster_sums
 
 __all__ = ["imputation_did", "two_stage_did"]
 
 
 # ------------------------------------------------------------------ public API
+@positional_deprecated("first_treated")
 def imputation_did(
     panel: RegionPanel,
     outcome: str,
-    first_treated: str | Mapping[str, float],
     *,
+    first_treated: str | Mapping[str, float] | None = None,
+    treated: str | Sequence[str] | None = None,
+    post_from: int | None = None,
+    treatment: str | None = None,
     leads: int | None = None,
     lags: int | None = None,
     covariates: Sequence[str] = (),
-    cluster: str | None = None,
+    cluster: str | Mapping[str, object] | None = None,
     ssc: SSC = "fixest",
     alpha: float = 0.05,
 ) -> EventStudyResult:
@@ -88,8 +93,8 @@ def imputation_did(
 
     Parameters
     ----------
-    panel, outcome, first_treated
-        As in :func:`kzcausal.event_study` (``first_treated``: a column or region -> year).
+    panel, outcome, first_treated, treated + post_from, treatment
+        As in :func:`kzcausal.event_study`: the assignment, exactly one spelling.
     leads, lags
         Pre-period coefficients for ``e = -leads .. -2`` and effects for ``e = 0 .. lags``
         (default: every event time in the data; ``leads=0`` or ``1``: no pre-period rows).
@@ -109,19 +114,25 @@ def imputation_did(
     Roth, J. (2024). Interpreting event-studies from recent difference-in-differences methods.
     """
     settings = _settings(leads, lags, covariates, cluster, alpha, ssc=ssc)
-    return _fit_imputation(_panel_rows(panel, outcome, first_treated, settings["covariates"], cluster), outcome,
-                           **settings)
+    rows, notes = _panel_rows(panel, outcome, dict(first_treated=first_treated, treated=treated,
+                                                   post_from=post_from, treatment=treatment),
+                              settings["covariates"], cluster, "imputation_did")
+    return _fit_imputation(rows, outcome, **settings).noting(notes)
 
 
+@positional_deprecated("first_treated")
 def two_stage_did(
     panel: RegionPanel,
     outcome: str,
-    first_treated: str | Mapping[str, float],
     *,
+    first_treated: str | Mapping[str, float] | None = None,
+    treated: str | Sequence[str] | None = None,
+    post_from: int | None = None,
+    treatment: str | None = None,
     leads: int | None = None,
     lags: int | None = None,
     covariates: Sequence[str] = (),
-    cluster: str | None = None,
+    cluster: str | Mapping[str, object] | None = None,
     alpha: float = 0.05,
 ) -> EventStudyResult:
     """Two-stage difference-in-differences of Gardner (2021).
@@ -151,8 +162,10 @@ def two_stage_did(
     Butts, K. & Gardner, J. (2022). did2s: Two-stage difference-in-differences. The R Journal 14(3).
     """
     settings = _settings(leads, lags, covariates, cluster, alpha)
-    return _fit_two_stage(_panel_rows(panel, outcome, first_treated, settings["covariates"], cluster), outcome,
-                          **settings)
+    rows, notes = _panel_rows(panel, outcome, dict(first_treated=first_treated, treated=treated,
+                                                   post_from=post_from, treatment=treatment),
+                              settings["covariates"], cluster, "two_stage_did")
+    return _fit_two_stage(rows, outcome, **settings).noting(notes)
 
 
 # ------------------------------------------------------------------ validation
@@ -166,25 +179,17 @@ def _settings(leads, lags, covariates, cluster, alpha, **extra) -> dict:
         check_ssc(extra["ssc"])
     covariates = tuple(check_names(covariates, "covariates", allow_empty=True))
     return dict(leads=None if leads is None else int(leads), lags=None if lags is None else int(lags),
-                covariates=covariates, cluster=cluster, alpha=float(alpha), **extra)
+                covariates=covariates, cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster",
+                alpha=float(alpha), **extra)
 
 
-def _panel_rows(panel: RegionPanel, outcome: str, first_treated, covariates: tuple[str, ...],
-                cluster: str | None) -> pd.DataFrame:
-    """Estimation rows ``region, year, <outcome>, cohort`` (+ ``cluster``, covariates) from the panel."""
+def _panel_rows(panel: RegionPanel, outcome: str, assignment: dict, covariates: tuple[str, ...], cluster,
+                estimator: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Estimation rows ``region, year, <outcome>, cohort`` (+ ``cluster``, covariates) and their notes."""
     check_panel(panel)
-    rows = DIDDesign.panel_rows(panel, outcome, first_treated)
-    if covariates:
-        panel.require(*covariates, role="covariate")
-        rows = rows.join(panel._data[list(covariates)])
-        missing = rows[list(covariates)].isna().any(axis=1) & rows[outcome].notna()
-        if missing.any():
-            raise SpecificationError(f"covariates {list(covariates)} are missing in {int(missing.sum())} row(s):\n"
-                                     f"{show_rows(rows.loc[missing, ['region', 'year', *covariates]])}\n"
-                                     "Fix: drop those region-years from the panel explicitly, or the covariate.")
-    if cluster not in (None, "region"):
-        rows["cluster"] = cluster_column(panel._data, cluster, panel.variables)
-    return rows
+    check_clustering(cluster)
+    resolved = resolve_assignment(panel, estimator=estimator, **assignment)
+    return estimation_rows(panel, outcome, resolved, covariates=covariates, cluster=cluster)
 
 
 # ------------------------------------------------------------------ the shared first stage
@@ -521,6 +526,7 @@ def _result(sample: _Sample, outcome: str, estimator: str, settings: dict, table
         method=method,
         effect=("overall",),
         spec={"estimator": estimator, "outcome": outcome, **settings, "covariates": list(settings["covariates"])},
+        alpha=settings["alpha"], ssc=settings.get("ssc"), covariance="cluster", outcome=outcome,
         n_obs=len(sample.data),
         n_clusters=len(sample.cluster_labels),
         cluster=settings["cluster"] or "region",

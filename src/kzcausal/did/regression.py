@@ -1,92 +1,19 @@
-"""Clustering and small-sample conventions shared by the regression estimators.
+"""Regression numerics shared by the regression estimators: two-way demeaning, within OLS, cluster sums.
 
-``cluster=`` names the variable errors are clustered on: the region (default) or any column
-coarser than it (each region in one cluster, e.g. a macro-region). ``ssc=`` chooses the
-small-sample correction of the cluster-robust covariance ``V = c (X'X)^-1 (sum_g s_g s_g') (X'X)^-1``:
-
-=================  ===============================================================  ===========
-``ssc``            factor ``c``                                                     inference
-=================  ===============================================================  ===========
-``"fixest"``       ``G/(G-1) (N-1)/(N-K)``, K = slopes + fixed effects *not*          t(G - 1)
-                   nested in the clusters (R fixest's default, Stata ``reghdfe``,
-                   ``xtreg, fe vce(cluster)``; pooled OLS: Stata ``regress, vce(cluster)``)
-``"linearmodels"`` ``N/(N-K)``, K = slopes + every fixed effect (linearmodels         normal
-                   ``PanelOLS`` clustered covariance)
-``"none"``         1 (the plain sandwich)                                             normal
-=================  ===============================================================  ===========
+Clustering and the small-sample conventions live in :mod:`kzcausal.design.inference` (re-exported
+here for one release).
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, show_rows
+from ..design.inference import SSC, SSC_CHOICES, check_ssc, cluster_column, ssc_scale
+from ..errors import SpecificationError
 
 __all__ = ["SSC", "SSC_CHOICES", "check_ssc", "cluster_column", "ssc_scale", "within_ols", "cluster_sums",
            "two_way_demean"]
-
-SSC = Literal["fixest", "linearmodels", "none"]
-SSC_CHOICES = ("fixest", "linearmodels", "none")
-
-
-def check_ssc(ssc: str) -> None:
-    if ssc not in SSC_CHOICES:
-        raise SpecificationError(f"ssc={ssc!r}; use one of {list(SSC_CHOICES)} (see kzcausal.did.regression).")
-
-
-def cluster_column(frame: pd.DataFrame, cluster: str | None, available: list[str] | None = None) -> pd.Series:
-    """Cluster label of each row: the region, or a column constant within each region.
-
-    Raises naming the regions where the column varies (clusters must be coarser than regions)
-    or the rows where it is missing.
-    """
-    if cluster is None or cluster == "region":
-        return frame["region"].rename("cluster")
-    if cluster not in frame.columns:
-        listing = available if available is not None else [c for c in frame.columns if c not in ("region", "year")]
-        raise SpecificationError(f"cluster={cluster!r} is not a column of the panel; its columns: {listing}. "
-                                 "Fix: add the cluster (e.g. macro-region) column to the panel, or leave "
-                                 "cluster=None to cluster by region.")
-    values = frame[cluster]
-    missing = values.isna()
-    if missing.any():
-        raise SpecificationError(f"cluster column {cluster!r} is missing in {int(missing.sum())} row(s):\n"
-                                 f"{show_rows(frame.loc[missing, ['region', 'year', cluster]])}\n"
-                                 "Fix: give every region its cluster.")
-    varying = values.groupby(frame["region"]).nunique() > 1
-    if varying.any():
-        bad = varying.index[varying].tolist()
-        rows = frame.loc[frame["region"].isin(bad[:5]), ["region", "year", cluster]]
-        raise SpecificationError(f"cluster column {cluster!r} changes within region(s) {bad[:5]}; clusters must "
-                                 f"be coarser than regions (each region in one cluster):\n{show_rows(rows)}\n"
-                                 "Fix: give each region one cluster label.")
-    return values.astype(str).rename("cluster")
-
-
-def ssc_scale(ssc: str, *, n_obs: int, n_clusters: int, k: int, fixed_effects: tuple[int, ...] = (),
-              nested: tuple[bool, ...] = ()) -> tuple[float, float | None]:
-    """Small-sample factor for a clustered covariance and the t degrees of freedom (None: normal).
-
-    ``k`` counts the slopes (and the intercept when there are no fixed effects);
-    ``fixed_effects`` the levels of each absorbed effect, ``nested`` whether each is nested in
-    the clusters (region effects always are: clusters are regions or coarser).
-    """
-    check_ssc(ssc)
-    n_fe = len(fixed_effects)
-    all_fe = sum(fixed_effects) - max(n_fe - 1, 0)
-    if ssc == "none":
-        return 1.0, None
-    if ssc == "linearmodels":
-        return n_obs / (n_obs - k - all_fe), None
-    nested_levels = sum(f for f, inside in zip(fixed_effects, nested) if inside)
-    n_nested = sum(nested)
-    df_k = k + all_fe - (nested_levels - n_nested if n_nested else 0)
-    if n_clusters < 2:
-        raise SpecificationError("cluster-robust errors need at least 2 clusters.")
-    return n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - df_k), float(n_clusters - 1)
 
 
 def cluster_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:

@@ -39,8 +39,9 @@ from threadpoolctl import ThreadpoolController
 from ..errors import KzCausalWarning, SpecificationError, check_alpha, check_count, check_names, check_seed, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EstimationResult, EventStudyResult, RegressionForm, coefficient_table
-from .design import ControlGroup, DIDDesign, few_cluster_notes
-from .regression import cluster_column, cluster_sums
+from ..design import (ControlGroup, DIDDesign, check_clustering, estimation_rows, few_cluster_notes,
+                      positional_deprecated, resolve_assignment)
+from .regression import cluster_sums
 
 __all__ = ["staggered_did", "AttgtResult"]
 
@@ -64,17 +65,21 @@ class _Settings:
     progress: bool
 
 
+@positional_deprecated("first_treated")
 def staggered_did(
     panel: RegionPanel,
     outcome: str,
-    first_treated: str | Mapping[str, float],
     *,
+    first_treated: str | Mapping[str, float] | None = None,
+    treated: str | Sequence[str] | None = None,
+    post_from: int | None = None,
+    treatment: str | None = None,
     control_group: ControlGroup = "never_treated",
     method: Method = "reg",
     anticipation: int = 0,
     covariates: Sequence[str] | None = None,
     base_period: Literal["varying", "universal"] = "varying",
-    cluster: str | None = None,
+    cluster: str | Mapping[str, object] | None = None,
     alpha: float = 0.05,
     n_boot: int = 0,
     random_seed: int | None = None,
@@ -86,9 +91,11 @@ def staggered_did(
     ----------
     panel, outcome
         The panel and outcome variable.
-    first_treated
-        Panel variable with each region's first treated year (NaN or 0: never treated),
-        or a mapping region -> year.
+    first_treated, treated + post_from, treatment
+        The assignment, exactly one spelling (see :mod:`kzcausal.design.assignment`): a panel
+        variable (or mapping region -> year) with each region's first treated year (NaN or 0:
+        never treated; before the first year: excluded; after the last: never treated, as R
+        did), treated regions from one year, or a 0/1 absorbing column.
     control_group
         ``"never_treated"`` or ``"not_yet_treated"``.
     method
@@ -104,7 +111,8 @@ def staggered_did(
         ``"universal"`` (every cell compares with year g - 1 - anticipation, which is
         then the omitted reference; use it for event studies fed to sensitivity analyses).
     cluster
-        Column coarser than the region to cluster on (default: the region, R did's unit).
+        What to cluster on, coarser than the region: a column or a mapping region -> label
+        (default: the region, R did's unit).
     alpha
         1 - confidence level.
     n_boot
@@ -139,25 +147,24 @@ def staggered_did(
     covariates = check_names(covariates, "covariates", allow_empty=True)
     if outcome in covariates:
         raise SpecificationError(f"covariates={covariates!r} include the outcome {outcome!r}. Fix: leave it out.")
-    rows = DIDDesign.panel_rows(panel, outcome, first_treated)
+    check_clustering(cluster)
+    assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
+                                    treatment=treatment, estimator="staggered_did")
     if n_boot:
-        _check_bootstrap_size(n_boot, n_clusters=rows["region"].nunique(), n_cells=len(pd.unique(rows["year"]))**2)
-    if covariates:
-        panel.require(*covariates, role="covariate")
-        rows = rows.join(panel._data[covariates])  # aligned on the panel's row index
-    if cluster not in (None, "region"):
-        rows["cluster"] = cluster_column(panel._data, cluster, panel.variables)
+        _check_bootstrap_size(n_boot, n_clusters=len(assignment.cohorts), n_cells=len(panel.years)**2)
+    rows, notes = estimation_rows(panel, outcome, assignment, covariates=covariates, cluster=cluster)
     boot_seed = None
     if n_boot:
         boot_seed = random_seed if random_seed is not None else int(np.random.SeedSequence().entropy % 2**63)
     settings = _Settings(control_group=control_group, method=method, anticipation=anticipation,
                          covariates=tuple(covariates), base_period=base_period, alpha=alpha, n_boot=int(n_boot),
                          boot_seed=boot_seed, progress=progress)
-    spec = dict(estimator="staggered_did", outcome=outcome, first_treated=first_treated if isinstance(
-        first_treated, str) else dict(first_treated), control_group=control_group, method=method,
-        anticipation=anticipation, covariates=covariates, base_period=base_period, cluster=cluster, alpha=alpha,
+    spec = dict(estimator="staggered_did", outcome=outcome, first_treated=assignment.source or dict(
+        assignment.cohorts[np.isfinite(assignment.cohorts)]), control_group=control_group, method=method,
+        anticipation=anticipation, covariates=covariates, base_period=base_period,
+        cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster", alpha=alpha,
         n_boot=n_boot, random_seed=random_seed)
-    return _fit_attgt(rows, outcome, settings, spec, warn=True)
+    return _fit_attgt(rows, outcome, settings, spec, warn=True, notes=notes)
 
 
 #: the largest multiplier-bootstrap draw matrix (n_boot x cells, float64) kept in memory
@@ -202,13 +209,13 @@ def _blas_controller():
 
 @_one_blas_thread
 def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapping[str, object], *,
-               warn: bool = False) -> AttgtResult:
+               warn: bool = False, notes: tuple[str, ...] = ()) -> AttgtResult:
     """ATT(g,t) on estimation rows ``region, year, <outcome>, cohort (inf: never)[, cluster][, covariates]``."""
     with warnings.catch_warnings():
         if not warn:
             warnings.simplefilter("ignore", KzCausalWarning)
         design = DIDDesign.from_frame(rows, outcome, control_group=settings.control_group,
-                                      anticipation=settings.anticipation)
+                                      anticipation=settings.anticipation, notes=notes)
     notes = list(design.notes)
     frame, cohorts, dropped = _balance(design.data, design)
     if dropped:
@@ -237,6 +244,7 @@ def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapp
         method=f"Callaway-Sant'Anna ATT(g,t), {settings.method}, {control} controls [{engine}]"
                + (f", {cluster_name}-clustered" if cluster_name != "region" else ""),
         spec={**spec, "outcome": outcome}, n_obs=len(frame), n_clusters=len(cluster_labels), cluster=cluster_name,
+        alpha=settings.alpha, outcome=outcome,
         caveats=tuple(notes), data=data,
         refitter=partial(_fit_attgt, settings=settings, spec=spec),
         cells=cells, influence=influence, unit_cohorts=units, unit_clusters=clusters,
@@ -807,6 +815,7 @@ class AttgtResult(EstimationResult):
         settings = self.settings
         common = dict(spec={**self.spec, "aggregation": kind, "min_e": min_e, "max_e": max_e},
                       n_obs=self.n_obs, n_clusters=self.n_clusters, cluster=self.cluster, caveats=self.caveats,
+                      alpha=self.alpha, outcome=self.outcome,
                       data=self.data, refitter=partial(_refit_aggregate, settings=settings, spec=self.spec, kind=kind,
                                                        min_e=min_e, max_e=max_e))
         if kind == "event":
@@ -824,7 +833,7 @@ class AttgtResult(EstimationResult):
                 scores=self._scores(["overall"], influence[:, k:]) if has_overall else None,
                 permuted=self._permuter(effect_w) if has_overall else None,
                 regression=self._regression(effect_w) if has_overall else None,
-                reference=-1 - settings.anticipation, overall=overall[COLUMNS],
+                reference=-1 - settings.anticipation, overall=overall[COLUMNS], base_period=settings.base_period,
                 overall_estimand="mean of the post-period event-time effects (R did's dynamic overall ATT)",
                 **common)
         table = self._inference(estimates, influence)

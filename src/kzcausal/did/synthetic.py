@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
@@ -38,7 +38,8 @@ from ..errors import (KzCausalWarning, SpecificationError, check_alpha, check_co
                       check_seed, show_rows)
 from ..panel import RegionPanel
 from ..results import EstimationResult, RegressionForm, axes_for, coefficient_table
-from .design import check_outcome_varies, check_panel, resolve_regions
+from ..design import Assignment, check_outcome_varies, check_panel, estimation_rows, positional_deprecated, \
+    resolve_assignment
 
 __all__ = ["synthetic_did", "synthetic_control", "SyntheticDIDResult", "SyntheticControlResult"]
 
@@ -56,23 +57,14 @@ MAX_REPS = 100_000
 
 
 # ====================================================================== validation (shared)
-def _panel_rows(panel: RegionPanel, outcome: str, treated, post_from, extra: Sequence[str] = ()
-                ) -> tuple[pd.DataFrame, list[str]]:
-    """Estimation rows ``region, year, <outcome>, cohort (post_from / inf)[, extra]`` of every panel row."""
+def _panel_rows(panel: RegionPanel, outcome: str, assignment: dict, estimator: str, extra: Sequence[str] = ()
+                ) -> tuple[pd.DataFrame, Assignment, tuple[str, ...]]:
+    """Estimation rows ``region, year, <outcome>, cohort (adoption year / inf)[, extra]``, the assignment (one
+    adoption year) and the notes."""
     check_panel(panel)
-    panel.require(outcome, role="outcome")
-    if extra:
-        panel.require(*extra, role="predictor")
-    if not isinstance(post_from, (int, np.integer)) or isinstance(post_from, bool):
-        raise SpecificationError(f"post_from={post_from!r}; give the first post-period year as an integer.")
-    regions = resolve_regions(panel, treated)
-    frame = panel.to_frame()
-    rows = pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
-                         "cohort": np.where(frame["region"].isin(regions), float(post_from), np.inf)})
-    for column in extra:
-        if column not in rows:
-            rows[column] = frame[column]
-    return rows, regions
+    resolved = resolve_assignment(panel, estimator=estimator, single_cohort=True, **assignment)
+    rows, notes = estimation_rows(panel, outcome, resolved, extra=extra)
+    return rows, resolved, notes
 
 
 @dataclass(frozen=True)
@@ -598,12 +590,15 @@ class SyntheticDIDResult(EstimationResult):
         return ax
 
 
+@positional_deprecated("treated", "post_from")
 def synthetic_did(
     panel: RegionPanel,
     outcome: str,
-    treated: str | Iterable[str],
-    post_from: int,
     *,
+    treated: str | Iterable[str] | None = None,
+    post_from: int | None = None,
+    first_treated: str | Mapping[str, float] | None = None,
+    treatment: str | None = None,
     variance: Variance = "placebo",
     n_reps: int = 200,
     random_seed: int | None = None,
@@ -629,6 +624,9 @@ def synthetic_did(
         ``"serpin_sending"``. Every other region observed in every year is a control.
     post_from
         First post-period year.
+    first_treated, treatment
+        The same assignment as a column (or mapping) of first treated years or a 0/1 absorbing
+        column (see :mod:`kzcausal.design.assignment`): one spelling, one adoption year.
     variance
         ``"placebo"`` (Algorithm 4: controls reassigned as placebo treated; the only choice
         with a single treated region; needs more controls than treated regions),
@@ -663,13 +661,15 @@ def synthetic_did(
     check_count(n_reps, "n_reps", minimum=2, cap=MAX_REPS, unit_cost="one re-estimation of both sets of weights",
                 fix="R synthdid's default is 200")
     check_alpha(alpha)
-    rows, regions = _panel_rows(panel, outcome, treated, post_from)
+    rows, assignment, notes = _panel_rows(panel, outcome, dict(treated=treated, post_from=post_from,
+                                                               first_treated=first_treated, treatment=treatment),
+                                          "synthetic_did")
     settings = _SDIDSettings(variance=variance, n_reps=int(n_reps),
                              seed=None if variance == "jackknife" else _resolve_seed(random_seed), alpha=alpha)
-    spec = dict(estimator="synthetic_did", outcome=outcome, treated=regions,
-                treated_group=treated if isinstance(treated, str) else None, post_from=int(post_from),
+    spec = dict(estimator="synthetic_did", outcome=outcome, treated=assignment.treated,
+                treated_group=assignment.group, post_from=(assignment.adoption_years or [None])[0],
                 variance=variance, n_reps=int(n_reps), random_seed=random_seed, alpha=alpha)
-    return _fit_sdid(rows, outcome, settings=settings, spec=spec, warn=True)
+    return _fit_sdid(rows, outcome, settings=settings, spec=spec, warn=True).noting(notes)
 
 
 def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec: dict,
@@ -743,7 +743,7 @@ def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec
         vcov=pd.DataFrame([[se**2]], index=["ATT"], columns=["ATT"]),
         method=f"synthetic DID (Arkhangelsky et al. 2021), {settings.variance} standard error{reps}",
         effect=("ATT",),
-        spec={**spec, "outcome": outcome, "post_from": block.adoption},
+        spec={**spec, "outcome": outcome, "post_from": block.adoption}, alpha=settings.alpha, outcome=outcome,
         n_obs=int(block.Y.size),
         n_clusters=len(block.regions),
         cluster="region",
@@ -970,12 +970,15 @@ class SyntheticControlResult(EstimationResult):
         return ax
 
 
+@positional_deprecated("treated", "post_from")
 def synthetic_control(
     panel: RegionPanel,
     outcome: str,
-    treated: str | Iterable[str],
-    post_from: int,
     *,
+    treated: str | Iterable[str] | None = None,
+    post_from: int | None = None,
+    first_treated: str | Mapping[str, float] | None = None,
+    treatment: str | None = None,
     predictors: Sequence[str] | None = None,
     average: bool = True,
     alpha: float = 0.05,
@@ -1005,7 +1008,7 @@ def synthetic_control(
 
     Parameters
     ----------
-    panel, outcome, treated, post_from
+    panel, outcome, treated, post_from, first_treated, treatment
         As :func:`synthetic_did`; every other region observed in every year is a control.
     predictors
         Panel variables whose pre-period means are matched (include ``outcome`` to match its
@@ -1028,12 +1031,14 @@ def synthetic_control(
     check_alpha(alpha)
     check_flag(average, "average")
     predictors = tuple(check_names(predictors, "predictors", allow_empty=True))
-    rows, regions = _panel_rows(panel, outcome, treated, post_from, extra=predictors)
+    rows, assignment, notes = _panel_rows(panel, outcome, dict(treated=treated, post_from=post_from,
+                                                               first_treated=first_treated, treatment=treatment),
+                                          "synthetic_control", extra=predictors)
     settings = _SCSettings(predictors=predictors, average=bool(average), alpha=alpha, seed=_resolve_seed(random_seed))
-    spec = dict(estimator="synthetic_control", outcome=outcome, treated=regions,
-                treated_group=treated if isinstance(treated, str) else None, post_from=int(post_from),
+    spec = dict(estimator="synthetic_control", outcome=outcome, treated=assignment.treated,
+                treated_group=assignment.group, post_from=(assignment.adoption_years or [None])[0],
                 predictors=list(predictors), average=bool(average), alpha=alpha, random_seed=random_seed)
-    return _fit_sc(rows, outcome, settings=settings, spec=spec, warn=True)
+    return _fit_sc(rows, outcome, settings=settings, spec=spec, warn=True).noting(notes)
 
 
 def _sc_inputs(rows, outcome, settings: _SCSettings, block: _Block) -> np.ndarray | None:
@@ -1141,7 +1146,7 @@ def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: di
         method=(f"synthetic control (Abadie et al. 2010; {what}), placebo-in-space p-values "
                 f"({'mean over ' + str(G) + ' treated regions' if settings.average and G > 1 else 'by region'})"),
         effect=effect,
-        spec={**spec, "outcome": outcome, "post_from": block.adoption},
+        spec={**spec, "outcome": outcome, "post_from": block.adoption}, alpha=settings.alpha, outcome=outcome,
         n_obs=int(block.Y.size),
         n_clusters=len(block.regions),
         cluster="region",

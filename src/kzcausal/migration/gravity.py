@@ -269,7 +269,7 @@ def gravity_model(
     return GravityResult(
         table=table, vcov=covariance.loc[list(terms), list(terms)], method=(
             f"PPML gravity model (fixed effects: {fixed_effects}; SE clustered by {cluster})"),
-        effect=effect, spec=spec, n_obs=n_used, n_clusters=n_clusters, cluster=cluster,
+        effect=effect, spec=spec, alpha=alpha, outcome="flow", n_obs=n_used, n_clusters=n_clusters, cluster=cluster,
         fixed_effects=tuple(absorbed.replace(" ", "").split("+")), caveats=tuple(caveats),
         pairs=rows,
     )

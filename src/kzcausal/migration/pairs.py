@@ -223,7 +223,7 @@ def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, 
             "settings": {"post_from": post_from, "method": method, "cluster": cluster, "alpha": alpha}}
     name = "PPML" if method == "ppml" else "log-linear OLS"
     return PairDIDResult(
-        table=table, vcov=vcov, effect=(_TERM,), spec=spec, n_obs=int(fit._N), n_clusters=n_clusters,
+        table=table, vcov=vcov, effect=(_TERM,), spec=spec, alpha=alpha, outcome=outcome, n_obs=int(fit._N), n_clusters=n_clusters,
         cluster=cluster, fixed_effects=("pair", "year"), caveats=tuple(caveats),
         method=f"pair-level DID of flows, {name} with pair and year effects (SE clustered by {cluster})",
         by_year=by_year, pairs=rows, labels=labels,

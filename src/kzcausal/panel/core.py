@@ -123,6 +123,16 @@ class RegionPanel:
             raise KeyError(f"{variable!r} is not in the panel; variables: {self.variables}")
         return self._data.set_index(["region", "year"])[variable].copy()
 
+    def select(self, *variables: str) -> pd.DataFrame:
+        """``region``, ``year`` and ``variables`` as a DataFrame in panel order (sorted by region and year).
+
+        The view estimators build their rows from: no copy of the other columns is made, and
+        (pandas copy-on-write) writing to it never reaches the panel. Raises naming any variable
+        the panel lacks.
+        """
+        self.require(*variables)
+        return self._data[["region", "year", *dict.fromkeys(variables)]]
+
     def to_frame(self) -> pd.DataFrame:
         """Tidy copy: one row per region-year, columns ``region``, ``year`` and the variables."""
         return self._data.copy()

@@ -17,7 +17,7 @@ import io
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,14 +62,8 @@ class ReportSpec:
                 f"{self.source}: first_treated column {self.first_treated!r} holds only 0/1, a treatment indicator, "
                 "not first treated years. Fix: a column with each treated region's first treated year (empty for "
                 "never treated), or treated_regions: [...] with post_from: <year>.")
-        years = panel.years
-        outside = sorted(set(values.astype(int)) - set(range(min(years), max(years) + 2)))
-        if outside:
-            raise SpecificationError(f"{self.source}: first treated year(s) {outside[:5]} in {self.first_treated!r} "
-                                     f"lie outside the data's years {min(years)}-{max(years)}; check the column.")
 
 
-TREATED = "treated_after_adoption"
 #: Keys that say how to read the user's panel file: read_panel's arguments (``region_names`` is its ``regions``).
 READ_KEYS = ("region", "year", "value", "decimal", "header_row", "sheet", "missing", "allow_gaps", "columns")
 SPEC_KEYS = {"outcome", "first_treated", "treated_regions", "post_from", "leads", "lags", "elasticity", "title",
@@ -355,6 +349,7 @@ def build_report(
     from .. import bayes
     from .. import diagnostics as dx
     from ..did import did_2x2, event_study, staggered_did, twfe
+    from ..planning import power_analysis
 
     if (panel is None) != (spec is None):
         raise SpecificationError("give both panel and spec, or neither (the bundled Kazakhstan report).")
@@ -367,39 +362,40 @@ def build_report(
     s, res = spec, run.results
     if not quiet:
         print(f"kzcausal report: {s.title}", flush=True)
-    cohorts = _check_design(panel, s)
+    cohorts, design_notes = _check_design(panel, s)
+    if design_notes:
+        spec = s = replace(s, notes=(*s.notes, *design_notes))
+        run.spec = spec
+        if not quiet:
+            for note in design_notes:
+                print(f"  note: {note}", flush=True)
     treated = cohorts.dropna().index.tolist()
     single_cohort = cohorts.dropna().nunique() == 1
-
-    frame = panel.to_frame()
-    frame[TREATED] = (frame["year"] >= frame[s.first_treated]).astype(float)
-    with_treatment = read_panel(frame[["region", "year", s.outcome, s.first_treated, TREATED]],
-                                regions=panel.regions_scheme, sources=panel.sources)
+    design = dict(first_treated=s.first_treated)  # every estimator reads the assignment the same way
 
     def paper_2x2(sec):
         models = {}
         if single_cohort:
-            post = int(cohorts.dropna().iloc[0])
-            res["ols"] = models["Paper 002 2x2 (OLS errors)"] = did_2x2(panel, s.outcome, treated, post_from=post)
-            res["twfe"] = did_2x2(panel, s.outcome, treated, post_from=post, fixed_effects=True, cov="cluster")
+            res["ols"] = models["Paper 002 2x2 (OLS errors)"] = did_2x2(panel, s.outcome, **design)
+            res["twfe"] = did_2x2(panel, s.outcome, **design, fixed_effects=True, cov="cluster")
         else:
             sec.html.append("<p class='gap'>Paper 002's 2x2 needs one adoption year; the design is staggered "
                             f"(cohorts {html.escape(str(sorted(cohorts.dropna().unique().tolist())))}), so only "
                             "TWFE is shown.</p>")
-            res["twfe"] = twfe(with_treatment, s.outcome, TREATED, cov="cluster")
+            res["twfe"] = twfe(panel, s.outcome, **design, cov="cluster")
         models["TWFE, region-clustered"] = res["twfe"]
         table = regression_table(models, stars=True)
         run.tables["did"] = table
         sec.html.append(table.to_html())
 
     def staggered(sec):
-        res["att"] = staggered_did(panel, s.outcome, s.first_treated, random_seed=random_seed)
+        res["att"] = staggered_did(panel, s.outcome, first_treated=s.first_treated, random_seed=random_seed)
         overall = res["att"].aggregate("simple")
         sec.html.append(_pre(overall.summary()))
 
     def event_studies(sec):
-        res["es_cs"] = event_study(panel, s.outcome, s.first_treated, method="cs", leads=s.leads, lags=s.lags)
-        res["es_sa"] = event_study(panel, s.outcome, s.first_treated, method="sun_abraham", leads=s.leads,
+        res["es_cs"] = event_study(panel, s.outcome, first_treated=s.first_treated, method="cs", leads=s.leads, lags=s.lags)
+        res["es_sa"] = event_study(panel, s.outcome, first_treated=s.first_treated, method="sun_abraham", leads=s.leads,
                                    lags=s.lags)
         import matplotlib.pyplot as plt
 
@@ -426,7 +422,7 @@ def build_report(
         sec.figures.append(_figure(res["honest_rm"].plot()))
 
     def bacon(sec):
-        res["bacon"] = dx.bacon_decomposition(with_treatment, s.outcome, TREATED)
+        res["bacon"] = dx.bacon_decomposition(panel, s.outcome, **design)
         sec.html.append(_pre(res["bacon"].summary()))
         sec.figures.append(_figure(res["bacon"].plot()))
 
@@ -460,16 +456,16 @@ def build_report(
                                                       random_seed=random_seed)
             sec.html.append(_pre(res["wcb_cs"].summary()))
 
-    def single_adoption() -> int:
+    def single_adoption() -> None:
         if not single_cohort:
             raise SpecificationError("the synthetic estimators need one adoption year; this design is staggered "
                                      f"(cohorts {sorted(cohorts.dropna().unique().tolist())}).")
-        return int(cohorts.dropna().iloc[0])
 
     def synthetic_did_section(sec):
         from ..did import synthetic_did
 
-        res["sdid"] = fit = synthetic_did(panel, s.outcome, treated, single_adoption(), variance="placebo",
+        single_adoption()
+        res["sdid"] = fit = synthetic_did(panel, s.outcome, **design, variance="placebo",
                                           n_reps=200, random_seed=random_seed, progress=False)
         sec.html.append(_pre(fit.summary()))
         weights = fit.unit_weights.sort_values(ascending=False)
@@ -480,7 +476,8 @@ def build_report(
     def synthetic_control_section(sec):
         from ..did import synthetic_control
 
-        res["sc"] = fit = synthetic_control(panel, s.outcome, treated, single_adoption(), random_seed=random_seed)
+        single_adoption()
+        res["sc"] = fit = synthetic_control(panel, s.outcome, **design, random_seed=random_seed)
         sec.html.append(_pre(fit.summary()))
         if len(treated) > 1:  # the placebo-set p-value of an average over-rejects; RI over all regions does not
             res["sc_ri"] = ri = dx.randomization_inference(fit, assignments=999, random_seed=random_seed,
@@ -492,7 +489,7 @@ def build_report(
 
     def design_power(sec):
         n_sims = 100 if run.fast else 300
-        res["power"] = power = dx.power_analysis(panel, s.outcome, s.first_treated, n_sims=n_sims,
+        res["power"] = power = power_analysis(panel, s.outcome, first_treated=s.first_treated, n_sims=n_sims,
                                                  random_seed=random_seed, progress=not quiet)
         sec.html.append("<p>Power of the two-sided 5% test for this exact layout (regions, years, adoption dates), "
                         "with untreated outcomes simulated from the outcome's own pre-period error process "
@@ -561,12 +558,19 @@ def build_report(
                   tables_dir=tables_dir, results=res, did_checks=tuple(did_checks))
 
 
-def _check_design(panel: RegionPanel, spec: ReportSpec) -> pd.Series:
-    """Region -> first treated year (NaN: never), validated before any section runs: one first treated
-    year per region, a treated cohort with a pre-period, an outcome that is observed and varies."""
-    from ..did.design import DIDDesign
+def _check_design(panel: RegionPanel, spec: ReportSpec) -> tuple[pd.Series, tuple[str, ...]]:
+    """Region -> first treated year (NaN: never) and the design layer's notes (regions excluded or recoded,
+    rows left out), validated before any section runs by the code every estimator uses: one first treated
+    year per region (0 or empty: never; R did's conventions), a treated cohort with a pre-period, an outcome
+    that is observed and varies."""
+    from ..design import DIDDesign, estimation_rows, resolve_assignment
 
-    rows = DIDDesign.panel_rows(panel, spec.outcome, spec.first_treated)
+    try:
+        assignment = resolve_assignment(panel, first_treated=spec.first_treated, estimator="the report",
+                                        warn=False)
+        rows, notes = estimation_rows(panel, spec.outcome, assignment, warn=False)
+    except SpecificationError as exc:
+        raise SpecificationError(f"{spec.source}: {exc}") from None
     cohorts = rows.groupby("region", sort=False)["cohort"].first().replace(np.inf, np.nan)
     if cohorts.isna().all():
         raise SpecificationError(f"{spec.source}: no region is ever treated in {spec.first_treated!r} (it is empty "
@@ -576,7 +580,7 @@ def _check_design(panel: RegionPanel, spec: ReportSpec) -> pd.Series:
         DIDDesign.from_frame(rows, spec.outcome, control_group="not_yet_treated")
     except SpecificationError as exc:
         raise SpecificationError(f"{spec.source}: {exc}") from None
-    return cohorts
+    return cohorts, notes
 
 
 # ------------------------------------------------------------------ migration flows

@@ -164,7 +164,6 @@ def regression_table(
 
 def _footer(result) -> dict[str, str]:
     """Footer rows asked of the result itself: sample, clusters, absorbed effects, errors."""
-    spec = getattr(result, "spec", {}) or {}
     out = {}
     if getattr(result, "n_obs", None):
         out["Observations"] = f"{result.n_obs:,}"
@@ -177,10 +176,10 @@ def _footer(result) -> dict[str, str]:
             out["Year FE"] = "Yes" if "year" in absorbed else "No"
         else:  # models of flows between pairs of regions: name the effects (origin x year ...)
             out["Fixed effects"] = " + ".join(a.replace("_", " x ") for a in absorbed) or "none"
-    cov = spec.get("cov")
-    if getattr(result, "cluster", None) and spec.get("ssc"):
-        out["Errors"] = f"clustered by {result.cluster} (ssc={spec['ssc']})"
-    elif cov:
+    cov, ssc = getattr(result, "covariance", None), getattr(result, "ssc", None)
+    if getattr(result, "cluster", None) and ssc:
+        out["Errors"] = f"clustered by {result.cluster} (ssc={ssc})"
+    elif cov and cov != "cluster":
         out["Errors"] = {"ols": "OLS", "robust": "robust"}.get(cov, str(cov))
     if hasattr(result, "r_squared"):
         out["R²"] = f"{result.r_squared:.3f}"

@@ -30,6 +30,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from ..design import Assignment, estimation_rows, positional_deprecated, resolve_assignment
 from ..errors import KzCausalError, SpecificationError, check_alpha, check_count, check_flag, check_seed
 from ..panel import RegionPanel, read_panel
 from ..parallel import map_tasks
@@ -146,17 +147,21 @@ class PowerResult(CheckResult):
 
 
 def _default_estimators() -> dict[str, Callable[[RegionPanel, str], EstimationResult]]:
-    from ..did import staggered_did, twfe
+    from ..did import staggered_did, twfe  # planning sits above the estimators
 
-    return {"TWFE": lambda panel, outcome: twfe(panel, outcome, "treated"),
-            "Callaway-Sant'Anna": lambda panel, outcome: staggered_did(panel, outcome, "first_treated")}
+    return {"TWFE": lambda panel, outcome: twfe(panel, outcome, treatment="treated"),
+            "Callaway-Sant'Anna": lambda panel, outcome: staggered_did(panel, outcome, first_treated="first_treated")}
 
 
+@positional_deprecated("first_treated")
 def power_analysis(
     panel: RegionPanel,
     outcome: str,
-    first_treated: str | Mapping[str, float],
     *,
+    first_treated: str | Mapping[str, float] | None = None,
+    treated: str | Sequence[str] | None = None,
+    post_from: int | None = None,
+    treatment: str | None = None,
     estimators: Mapping[str, Callable[[RegionPanel, str], EstimationResult]] | None = None,
     inference: Sequence[str] = ("analytic",),
     effects: Sequence[float] | None = None,
@@ -175,8 +180,8 @@ def power_analysis(
     panel, outcome
         The real panel: its regions, years and (unless ``error`` is given) its outcome's
         pre-period behaviour are used; its outcome values are not.
-    first_treated
-        Column of first treated years (NaN: never) or a mapping region -> first treated year.
+    first_treated, treated + post_from, treatment
+        The design's assignment, exactly one spelling (see :mod:`kzcausal.design.assignment`).
     estimators
         ``{name: f(panel, outcome) -> EstimationResult}``; the simulated panels carry the columns
         ``first_treated`` and ``treated`` (``1[year >= first_treated]``). Default: TWFE and
@@ -243,16 +248,18 @@ def power_analysis(
         if not isinstance(estimators, Mapping):
             raise SpecificationError(f"estimators is a {type(estimators).__name__}; give a mapping name -> "
                                      "function(panel, outcome), e.g. estimators={'twfe': lambda p, y: kz.twfe(p, y, "
-                                     "'treated')}.")
+                                     "treatment='treated')}.")
         wrong = [name for name, f in estimators.items() if not callable(f)]
         if wrong:
             raise SpecificationError(f"estimators {wrong} are not functions; give a mapping name -> "
                                      "function(panel, outcome) returning a result.")
     panel.require(outcome)
-    layout = _layout(panel, outcome, first_treated)
+    assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
+                                    treatment=treatment, estimator="power_analysis")
+    layout, notes = _layout(panel, outcome, assignment)
     first_adoption = int(np.nanmin(layout["cohort"].replace(np.inf, np.nan)))
     error = error or estimate_error_process(panel, outcome, first_adoption)
-    caveats = []
+    caveats = list(notes)
     if error.source != "given":
         n_pre = first_adoption - min(panel.years)
         caveats.append(f"error process {error.source}; with {n_pre} pre-period years the residual autocorrelation "
@@ -336,7 +343,7 @@ def _one_panel(s: int, seed: np.random.SeedSequence, *, base: EstimationResult, 
                order: np.ndarray, draw, treated_post: np.ndarray, grid: np.ndarray, inference: tuple[str, ...],
                shift: bool, n_draws: int) -> dict:
     """Panel ``s``: its p-value under each inference at each effect, and (effect 0) estimate, SE and critical t."""
-    from .inference import randomization_inference, wild_cluster_bootstrap
+    from ..diagnostics import randomization_inference, wild_cluster_bootstrap
 
     y0 = draw(seed)
     stats = {inf: np.full(len(grid), np.nan) for inf in inference}
@@ -360,15 +367,13 @@ def _one_panel(s: int, seed: np.random.SeedSequence, *, base: EstimationResult, 
     return out
 
 
-def _layout(panel: RegionPanel, outcome: str, first_treated) -> pd.DataFrame:
-    from ..did.design import DIDDesign
-
-    rows = DIDDesign.panel_rows(panel, outcome, first_treated)
+def _layout(panel: RegionPanel, outcome: str, assignment: Assignment) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    rows, notes = estimation_rows(panel, outcome, assignment)
     if not np.isfinite(rows["cohort"]).any():
         raise SpecificationError("no region is ever treated in this design; power needs treated regions.")
     if np.isfinite(rows["cohort"]).all():
         raise SpecificationError("every region is treated; the simulated designs need never-treated regions.")
-    return rows[["region", "year", "cohort"]].reset_index(drop=True)
+    return rows[["region", "year", "cohort"]].reset_index(drop=True), notes
 
 
 def _first_fit(estimator, layout: pd.DataFrame, y: np.ndarray, panel: RegionPanel) -> EstimationResult:

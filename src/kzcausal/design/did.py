@@ -6,57 +6,24 @@ The design is built and validated once; estimators consume it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import KzCausalWarning, PanelError, SpecificationError, check_names, show_rows
-from ..panel import RegionPanel, canonical_region
+from ..errors import KzCausalWarning, SpecificationError, show_rows
+from ..panel import RegionPanel
+from .assignment import resolve_assignment
+from .rows import estimation_rows
 
-__all__ = ["DIDDesign", "resolve_regions", "check_panel", "check_anticipation", "few_cluster_notes",
-           "check_outcome_varies", "FEW_CLUSTERS"]
+__all__ = ["DIDDesign", "cohort_share_weights", "check_anticipation", "few_cluster_notes", "check_outcome_varies", "FEW_CLUSTERS"]
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
 #: Below this many clusters, cluster-robust errors are unreliable (Cameron, Gelbach & Miller 2008).
 FEW_CLUSTERS = 10
-
-NAMED_GROUPS = {"serpin_receiving": "receiving", "serpin_sending": "sending"}
-
-
-def resolve_regions(panel: RegionPanel, treated: str | Iterable[str]) -> list[str]:
-    """Region names from a list or a named group (``"serpin_receiving"``, ``"serpin_sending"``)."""
-    check_panel(panel)
-    if isinstance(treated, str):
-        if treated not in NAMED_GROUPS:
-            hint = (f" To treat the one region {treated!r}, pass treated=[{treated!r}]."
-                    if treated in panel.regions else "")
-            raise SpecificationError(f"treated={treated!r}: pass a list of regions or one of {list(NAMED_GROUPS)}."
-                                     + hint)
-        from ..datasets import serpin_regions
-
-        table = serpin_regions()
-        names = table.loc[table["role"] == NAMED_GROUPS[treated], "region"].tolist()
-    else:
-        names = check_names(treated, "treated")
-        if panel.regions_scheme == "kazakhstan":
-            names = [canonical_region(n) or n for n in names]
-    absent = [n for n in names if n not in panel.regions]
-    if absent:
-        raise SpecificationError(f"treated regions {absent} are not in the panel; its regions: {panel.regions}. "
-                                 "Fix: use names from that list.")
-    return names
-
-
-def check_panel(panel: object, name: str = "panel") -> None:
-    """Estimators take a :class:`RegionPanel`; a DataFrame (or anything else) is refused with the way to build one."""
-    if not isinstance(panel, RegionPanel):
-        raise SpecificationError(f"{name} is a {type(panel).__name__}, not a RegionPanel. Fix: build one with "
-                                 f"kz.read_panel(table, region='<region column>', year='<year column>').")
-
 
 @dataclass(frozen=True, eq=False)
 class DIDDesign:
@@ -94,18 +61,16 @@ class DIDDesign:
             A panel variable holding each region's first treated year (constant within a
             region; NaN or 0 for never treated), or a mapping region -> year.
         """
-        return cls.from_frame(cls.panel_rows(panel, outcome, first_treated), outcome, control_group=control_group,
-                              anticipation=anticipation)
+        assignment = resolve_assignment(panel, first_treated=first_treated, estimator="DIDDesign")
+        rows, notes = estimation_rows(panel, outcome, assignment)
+        return cls.from_frame(rows, outcome, control_group=control_group, anticipation=anticipation, notes=notes)
 
     @staticmethod
     def panel_rows(panel: RegionPanel, outcome: str, first_treated: str | Mapping[str, float]) -> pd.DataFrame:
-        """Estimation rows ``region, year, <outcome>, cohort`` (inf: never treated) for every panel row, validated."""
-        panel.require(outcome, role="outcome")
-        frame = panel._data  # read only: the panel is immutable and sorted by region, year
-        codes, regions = pd.factorize(frame["region"])
-        cohort_of = _first_treated_by_region(panel, frame, codes, regions, first_treated)
-        return pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
-                             "cohort": cohort_of.fillna(np.inf).to_numpy()[codes]})
+        """Estimation rows ``region, year, <outcome>, cohort`` (inf: never treated), validated (see
+        :func:`kzcausal.design.estimation_rows`)."""
+        assignment = resolve_assignment(panel, first_treated=first_treated, estimator="DIDDesign")
+        return estimation_rows(panel, outcome, assignment)[0]
 
     @staticmethod
     def estimation_rows(data: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +81,7 @@ class DIDDesign:
 
     @classmethod
     def from_frame(cls, rows: pd.DataFrame, outcome: str, *, control_group: ControlGroup = "never_treated",
-                   anticipation: int = 0) -> DIDDesign:
+                   anticipation: int = 0, notes: tuple[str, ...] = ()) -> DIDDesign:
         """The design of estimation rows ``region, year, <outcome>, cohort`` (NaN or inf: never treated), as
         :meth:`panel_rows` builds them; what :meth:`from_panel` and every re-fit use. ``data`` holds
         them sorted by region then year with ``first_treated`` (NaN: never) for ``cohort``."""
@@ -130,7 +95,7 @@ class DIDDesign:
         codes, regions = pd.factorize(data["region"])
         cohort_of = pd.Series(data["first_treated"].to_numpy(float)[np.unique(codes, return_index=True)[1]],
                               index=regions, name="first_treated")
-        notes: list[str] = []
+        notes: list[str] = list(notes)
         keep = ~data[outcome].isna().to_numpy()
         if not keep.all():
             rows = data.loc[~keep, ["region", "year", "first_treated"]]
@@ -255,72 +220,12 @@ def few_cluster_notes(n_clusters: int, n_treated: int, *, clustered: bool = True
     return notes
 
 
-def _first_treated_by_region(panel: RegionPanel, frame: pd.DataFrame, codes: np.ndarray, regions: pd.Index,
-                             first_treated: str | Mapping[str, float]) -> pd.Series:
-    """Region -> first treated year (NaN: never), checking it is constant within each region."""
-    if isinstance(first_treated, str):
-        panel.require(first_treated, role="first_treated column")
-        values = frame[first_treated].to_numpy(float).copy()
-        values[values == 0] = np.nan
-        first_rows = np.unique(codes, return_index=True)[1]
-        per_region = values[first_rows]
-        expected = per_region[codes]
-        varying = ~((values == expected) | (np.isnan(values) & np.isnan(expected)))
-        if varying.any():
-            bad = list(pd.unique(frame["region"].to_numpy()[varying]))
-            rows = frame.loc[frame["region"].isin(bad), ["region", "year", first_treated]]
-            indicator = np.isin(values[np.isfinite(values)], (0.0, 1.0)).all()
-            raise PanelError(f"column {first_treated!r} changes within region(s) {bad[:5]}; it must be one "
-                             f"first treated year per region:\n{show_rows(rows)}\n"
-                             + ("It holds 0/1: a treatment indicator, not first treated years. Fix: pass the column "
-                                "of first treated years as first_treated (or use kz.twfe with the 0/1 treatment)."
-                                if indicator else
-                                "Fix: give each region a single first treated year (NaN or 0 if never treated)."))
-        return _whole_years(pd.Series(per_region, index=regions, name="first_treated"), first_treated)
-    if not isinstance(first_treated, Mapping):
-        raise SpecificationError(f"first_treated is a {type(first_treated).__name__}; give the name of a panel "
-                                 "column holding each region's first treated year, or a mapping region -> year, e.g. "
-                                 "first_treated={'Region A': 2014}.")
-    names = {(canonical_region(k) if panel.regions_scheme == "kazakhstan" and isinstance(k, str) else None) or k: v
-             for k, v in first_treated.items()}
-    unknown = [k for k in names if k not in set(regions)]
-    if unknown:
-        raise SpecificationError(f"first_treated names regions not in the panel: {unknown}. Fix: use names from its "
-                                 f"regions: {list(regions)}.")
-    wrong = {k: v for k, v in names.items() if v is not None and (
-        isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)))}
-    if wrong:
-        raise SpecificationError(f"first_treated: these years are not numbers:\n"
-                                 f"{show_rows(f'{k}: {v!r}' for k, v in wrong.items())}\n"
-                                 " Fix: give each region a year as a number (NaN, None or 0: never "
-                                 "treated).")
-    values = [float(names[r]) if r in names and names[r] is not None and np.isfinite(names[r]) and names[r] != 0
-              else np.nan for r in regions]
-    return _whole_years(pd.Series(values, index=regions, name="first_treated"), "first_treated")
-
-
-def _whole_years(per_region: pd.Series, source: str) -> pd.Series:
-    """Refuse fractional first treated years (2014.5 would silently match no year of the panel)."""
-    values = per_region.to_numpy(float)
-    fractional = np.isfinite(values) & (values != np.round(values))
-    if fractional.any():
-        raise SpecificationError(f"{source}: first treated years must be whole years; these are not: "
-                                 f"{show_rows(f'{r}: {g}' for r, g in per_region[fractional].items())}\n"
-                                 "Fix: round them to the first year of treatment.")
-    return per_region
-
-
-def check_absorbing(frame: pd.DataFrame, treatment: str) -> None:
-    """Raise if a 0/1 treatment switches off after switching on (staggered DID needs absorbing adoption)."""
-    values = frame[treatment]
-    bad_values = frame.loc[~values.isin([0, 1]), ["region", "year", treatment]]
-    if len(bad_values):
-        raise PanelError(f"treatment column {treatment!r} must be 0/1:\n{show_rows(bad_values)}")
-    ordered = frame.sort_values(["region", "year"])
-    switched_off = ordered.groupby("region")[treatment].diff() < 0
-    regions = ordered.loc[switched_off, "region"].unique().tolist()
-    if regions:
-        rows = ordered.loc[ordered["region"].isin(regions), ["region", "year", treatment]]
-        raise PanelError(f"treatment {treatment!r} switches off (1 then 0) in region(s) {regions}: adoption must be "
-                         f"absorbing:\n{show_rows(rows[rows[treatment] == 0])}\n"
-                         "Fix: correct the treatment coding, or study the switching design separately.")
+def cohort_share_weights(row_cell: np.ndarray, cells: list, times: list[int]) -> np.ndarray:
+    """Rows: event times; columns: cohort x event-time cells; weight = share of the cell's
+    observations among treated observations at that event time (Sun & Abraham 2021)."""
+    counts = np.bincount(row_cell[row_cell >= 0], minlength=len(cells)).astype(float)
+    weights = np.zeros((len(times), len(cells)))
+    for row, e in enumerate(times):
+        columns = [j for j, (_, f) in enumerate(cells) if f == e]
+        weights[row, columns] = counts[columns] / counts[columns].sum()
+    return weights

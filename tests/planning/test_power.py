@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import kzcausal as kz
-from kzcausal.diagnostics.power import ErrorProcess, estimate_error_process, power_analysis
+from kzcausal.planning.power import ErrorProcess, estimate_error_process, power_analysis
 from kzcausal.errors import SpecificationError
 
 
@@ -34,8 +34,8 @@ def test_twfe_power_matches_the_closed_form(layout):
     # panels the Monte Carlo sd of a power near 0.5 is 0.025, so 0.08 is > 3 sd; the MDE follows.
     sigma = 0.1
     error = ErrorProcess(rho=0.0, sigma=sigma)
-    estimators = {"TWFE": lambda p, y: kz.twfe(p, y, "treated")}
-    result = power_analysis(layout, "outcome", "first_treated", estimators=estimators, error=error,
+    estimators = {"TWFE": lambda p, y: kz.twfe(p, y, treatment="treated")}
+    result = power_analysis(layout, "outcome", first_treated="first_treated", estimators=estimators, error=error,
                             effects=[0.0, 0.02, 0.04], n_sims=400, random_seed=1, progress=False)
     sd = np.sqrt(twfe_variance(layout, sigma))
     crit = stats.t(16).ppf(0.975)
@@ -54,8 +54,8 @@ def test_same_seed_same_result_and_plot(layout):
     matplotlib.use("Agg")
     kwargs = dict(error=ErrorProcess(rho=0.3, sigma=0.05, region_sd=0.5, year_sd=0.1), n_sims=20, random_seed=9,
                   progress=False)
-    first = power_analysis(layout, "outcome", "first_treated", **kwargs)
-    second = power_analysis(layout, "outcome", "first_treated", **kwargs)
+    first = power_analysis(layout, "outcome", first_treated="first_treated", **kwargs)
+    second = power_analysis(layout, "outcome", first_treated="first_treated", **kwargs)
     pd.testing.assert_frame_equal(first.power, second.power)
     pd.testing.assert_frame_equal(first.mde, second.mde)
     assert set(first.mde["estimator"]) == {"TWFE", "Callaway-Sant'Anna"}
@@ -64,8 +64,8 @@ def test_same_seed_same_result_and_plot(layout):
 
 
 def test_resampling_inference_is_computed_effect_by_effect(layout):
-    estimators = {"TWFE": lambda p, y: kz.twfe(p, y, "treated")}
-    result = power_analysis(layout, "outcome", "first_treated", estimators=estimators,
+    estimators = {"TWFE": lambda p, y: kz.twfe(p, y, treatment="treated")}
+    result = power_analysis(layout, "outcome", first_treated="first_treated", estimators=estimators,
                             inference=["analytic", "wild_bootstrap", "randomization"], effects=[0.0, 0.5],
                             error=ErrorProcess(rho=0.0, sigma=0.05), n_sims=10, n_draws=99, random_seed=2,
                             progress=False)
@@ -92,15 +92,15 @@ def test_error_process_is_recovered_from_a_long_pre_period():
 
 def test_bad_input(layout):
     with pytest.raises(SpecificationError, match="inference"):
-        power_analysis(layout, "outcome", "first_treated", inference="analytic", progress=False)
+        power_analysis(layout, "outcome", first_treated="first_treated", inference="analytic", progress=False)
     with pytest.raises(SpecificationError, match="n_sims"):
-        power_analysis(layout, "outcome", "first_treated", n_sims=3, progress=False)
+        power_analysis(layout, "outcome", first_treated="first_treated", n_sims=3, progress=False)
     frame = layout.to_frame().assign(first_treated=np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         never = kz.read_panel(frame, regions=None)
     with pytest.raises(SpecificationError, match="never treated|no region is ever treated"):
-        power_analysis(never, "outcome", "first_treated", progress=False)
+        power_analysis(never, "outcome", first_treated="first_treated", progress=False)
     short = kz.read_panel(layout.to_frame().query("year >= 2012"), regions=None)
     with pytest.raises(SpecificationError, match="3 pre-period years"):
-        power_analysis(short, "outcome", "first_treated", progress=False)
+        power_analysis(short, "outcome", first_treated="first_treated", progress=False)

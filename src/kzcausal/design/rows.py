@@ -1,0 +1,164 @@
+"""Estimation rows: the only code that reads a panel for estimation, and the only check of re-fit rows.
+
+Every region-year estimator fits rows ``region, year, <outcome>, cohort`` (first treated year,
+``inf``: never treated), with ``cluster`` when clusters are coarser than regions, covariates and
+any extra columns the estimator needs (predictors). :func:`estimation_rows` builds them from a
+panel and an :class:`~kzcausal.design.assignment.Assignment`; :func:`check_rows` validates rows
+handed to a re-fit (randomization inference, placebo in time, placebo outcomes, leave-one-out,
+power simulations) against the rows the result was estimated on, so a re-fit accepts exactly what
+the estimator accepts.
+
+One missing-value policy: rows whose outcome (or a covariate) is missing are left out, with a
+warning and a caveat that name them; estimators that need a balanced panel then say which
+regions they drop.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import KzCausalWarning, SpecificationError, show_rows
+from .assignment import Assignment, whole_years
+from .inference import CLUSTER_COLUMN, cluster_column
+
+__all__ = ["estimation_rows", "check_rows", "reassign", "BASE_COLUMNS"]
+
+#: The columns every estimation row has.
+BASE_COLUMNS = ("region", "year", "cohort")
+
+
+def estimation_rows(panel, outcome: str, assignment: Assignment, *, covariates: Sequence[str] = (),
+                    cluster: str | Mapping | pd.Series | None = None, extra: Sequence[str] = (),
+                    warn: bool = True) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The rows an estimator fits, from ``panel`` (through :meth:`RegionPanel.select`, no private reads).
+
+    Returns the rows (indexed by their row in the panel, sorted by region and year) and the notes
+    the result states: the assignment's (regions excluded or recoded) and the rows left out for a
+    missing outcome or covariate. ``extra`` columns are carried as they are (missing values kept).
+    """
+    panel.require(outcome, role="outcome")
+    covariates, extra = list(covariates), [c for c in extra if c not in covariates and c != outcome]
+    if covariates:
+        panel.require(*covariates, role="covariate")
+    if extra:
+        panel.require(*extra, role="predictor")
+    cluster_name = cluster if isinstance(cluster, str) and cluster != "region" else None
+    if cluster_name is not None and cluster_name not in panel.variables:
+        cluster_column(panel.select(), cluster_name, panel.variables)  # raises naming the panel's columns
+    frame = panel.select(outcome, *covariates, *extra, *([cluster_name] if cluster_name else []))
+    if assignment.excluded:
+        frame = frame[~frame["region"].isin(assignment.excluded)]
+    cohorts = assignment.cohorts
+    rows = pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
+                         "cohort": cohorts.to_numpy(float)[cohorts.index.get_indexer(frame["region"])]},
+                        index=frame.index)
+    if cluster is not None and not (isinstance(cluster, str) and cluster == "region"):
+        rows[CLUSTER_COLUMN] = cluster_column(frame, cluster, panel.variables).to_numpy()
+    for column in (*covariates, *extra):
+        rows[column] = frame[column].to_numpy()
+    rows, notes = _drop_missing(rows, [outcome, *covariates], warn=warn)
+    return rows, (*assignment.notes, *notes)
+
+
+def check_rows(rows: object, *, like: pd.DataFrame, outcome: str, own_outcome: str,
+               warn: bool = True) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Validate rows for a re-fit of a result estimated on ``like`` (its own rows, outcome ``own_outcome``).
+
+    The rows need every column of ``like`` (the outcome may be another one): a result clustered
+    by macro-region needs their ``cluster`` column, a result with covariates needs them. Each
+    region-year appears once; ``cohort`` is one whole year (or NaN / inf: never) per region; the
+    cluster is one label per region. Rows with a missing outcome are left out, as the estimators
+    do, with a warning and a note. Returns the rows and the notes.
+    """
+    if not isinstance(rows, pd.DataFrame):
+        raise SpecificationError(f"refit: data is a {type(rows).__name__}, not a DataFrame. Fix: pass rows in the "
+                                 "layout of result.data (or None for this result's own rows).")
+    needed = [c for c in like.columns if c != own_outcome] + [outcome]
+    missing = [c for c in dict.fromkeys(needed) if c not in rows.columns]
+    if missing:
+        why = (f"; the result is clustered on {CLUSTER_COLUMN!r} (coarser than the region) and would silently "
+               "cluster by region without it" if CLUSTER_COLUMN in missing else "")
+        raise SpecificationError(f"refit: the rows lack column(s) {missing}{why}. Fix: pass rows in the layout of "
+                                 f"result.data ({list(like.columns)}), e.g. a subset of result.data.")
+    twice = rows.duplicated(["region", "year"], keep=False)
+    if twice.any():
+        raise SpecificationError(f"refit: {int(twice.sum())} row(s) repeat a region-year (each must appear once; "
+                                 f"repeated rows would double their weight and shrink the errors):\n"
+                                 f"{show_rows(rows.loc[twice, ['region', 'year']])}\n"
+                                 "Fix: drop the duplicates (rows.drop_duplicates(['region', 'year'])).")
+    cohort = pd.to_numeric(rows["cohort"], errors="coerce")
+    if cohort.isna().any() and rows["cohort"].notna().sum() > cohort.notna().sum():
+        bad = rows.loc[cohort.isna() & rows["cohort"].notna(), ["region", "year", "cohort"]]
+        raise SpecificationError(f"refit: column 'cohort' holds values that are not years:\n{show_rows(bad)}\n"
+                                 "Fix: each region's first treated year as a number (NaN or inf: never treated).")
+    values = cohort.to_numpy(float)
+    values = np.where(np.isnan(values), np.inf, values)
+    per_region = pd.Series(values, index=rows.index).groupby(rows["region"].to_numpy(), sort=False)
+    varying = per_region.nunique() > 1
+    if varying.any():
+        bad = varying.index[varying].tolist()
+        raise SpecificationError(f"refit: 'cohort' changes within region(s) {bad[:5]}; it is each region's first "
+                                 "treated year. Fix: give every row of a region the same cohort.")
+    whole_years(per_region.first(), "refit: cohort")
+    if CLUSTER_COLUMN in like.columns:
+        cluster_column(rows, CLUSTER_COLUMN)  # raises if missing or varying within a region
+    if not np.array_equal(values, rows["cohort"].to_numpy(float), equal_nan=False):
+        rows = rows.assign(cohort=values)
+    numbers = pd.to_numeric(rows[outcome], errors="coerce")
+    if numbers.isna().sum() > rows[outcome].isna().sum():
+        bad = rows.loc[numbers.isna() & rows[outcome].notna(), ["region", "year", outcome]]
+        raise SpecificationError(f"refit: outcome {outcome!r} holds values that are not numbers:\n{show_rows(bad)}")
+    return _drop_missing(rows, [outcome], warn=warn)
+
+
+def reassign(rows: pd.DataFrame, cohorts: Mapping[str, float] | pd.Series) -> pd.DataFrame:
+    """``rows`` with each region's cohort replaced (regions not named: never treated), validated."""
+    if isinstance(cohorts, pd.Series):
+        given_values = cohorts.to_numpy()
+        index = cohorts.index
+    elif isinstance(cohorts, Mapping):
+        given_values, index = list(cohorts.values()), list(cohorts.keys())
+    else:
+        raise SpecificationError(f"refit(cohorts=...) is a {type(cohorts).__name__}; give a mapping region -> first "
+                                 "treated year (NaN or inf: never treated).")
+    wrong = [v for v in given_values if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(
+        v, (int, float, np.integer, np.floating)))]
+    if wrong:
+        raise SpecificationError(f"refit(cohorts=...): {wrong[:5]} are not years. Fix: map each region to a "
+                                 "first treated year as a number (NaN or inf: never treated).")
+    given = pd.Series(np.asarray([np.nan if v is None else v for v in given_values], dtype=float), index=index)
+    if given.index.has_duplicates:
+        raise SpecificationError(f"refit(cohorts=...): region(s) {given.index[given.index.duplicated()].tolist()[:5]} "
+                                 "appear twice. Fix: map each region once.")
+    whole_years(given, "refit(cohorts=...)")
+    regions = pd.unique(rows["region"])
+    unknown = given.index.difference(regions).tolist()
+    if unknown:
+        raise SpecificationError(f"refit(cohorts=...): region(s) {unknown[:5]} are not in the rows. Fix: use "
+                                 f"names from their regions: {list(regions)}.")
+    mapped = given.reindex(regions).fillna(np.inf)
+    return rows.assign(cohort=rows["region"].map(mapped).to_numpy(float))
+
+
+def _drop_missing(rows: pd.DataFrame, columns: list[str], *, warn: bool) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Leave out rows missing any of ``columns`` (the one policy), naming them; refuse if none is left."""
+    missing = rows[columns].isna().any(axis=1).to_numpy()
+    if not missing.any():
+        return rows, ()
+    outcome = columns[0]
+    if missing.all():
+        raise SpecificationError(f"{columns if len(columns) > 1 else repr(outcome)} missing in every row; nothing to "
+                                 "estimate. Fix: check the column (the wrong variable, or values that could not be "
+                                 "read).")
+    left_out = rows.loc[missing, ["region", "year", *columns]]
+    treated = int(np.isfinite(rows.loc[missing, "cohort"].to_numpy(float)).sum())
+    what = f"outcome {outcome!r}" if len(columns) == 1 else f"outcome or covariates {columns}"
+    note = (f"{what} missing in {int(missing.sum())} row(s) ({treated} of treated regions); those rows are "
+            "left out")
+    if warn:
+        warnings.warn(f"{note}:\n{show_rows(left_out)}", KzCausalWarning, stacklevel=4)
+    return rows.loc[~missing], (note,)

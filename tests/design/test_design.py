@@ -1,0 +1,207 @@
+"""The design layer: one assignment vocabulary, one row builder, re-fits that accept exactly what the
+estimators accept, clustering honoured (or refused) by every covariance."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kzcausal as kz
+from kzcausal.errors import KzCausalWarning, SpecificationError
+
+STAGGERED = [kz.twfe, kz.staggered_did, kz.event_study, kz.imputation_did, kz.two_stage_did,
+             kz.bacon_decomposition]
+SINGLE = [kz.did_2x2, kz.synthetic_did, kz.synthetic_control]
+OPTIONS = {kz.synthetic_did: dict(n_reps=20, random_seed=1), kz.event_study: dict(method="sun_abraham")}
+
+
+def headline(result):
+    if isinstance(result, kz.diagnostics.BaconResult):
+        return np.array([result.twfe, np.nan])
+    row = result.effect_table().iloc[0]
+    return row[["estimate", "std_error"]].to_numpy(float)
+
+
+def quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def single():
+    panel, _ = kz.simulate_panel(n_regions=8, years=range(2008, 2017), cohorts={2012: 3}, effect=0.5, random_seed=4)
+    return panel
+
+
+@pytest.fixture(scope="module")
+def staggered():
+    panel, _ = kz.simulate_panel(n_regions=9, years=range(2006, 2017), cohorts={2011: 2, 2014: 3}, effect=0.5,
+                                 dynamic=0.2, random_seed=5)
+    return panel
+
+
+def spellings(panel, *, single_cohort):
+    frame = panel.to_frame()
+    cohorts = frame.groupby("region")["first_treated"].first()
+    out = {"first_treated column": dict(first_treated="first_treated"),
+           "first_treated mapping": dict(first_treated=cohorts.dropna().to_dict()),
+           "first_treated mapping, 0 = never": dict(first_treated=cohorts.fillna(0).to_dict()),
+           "treatment column": dict(treatment="treated")}
+    if single_cohort:
+        out["treated + post_from"] = dict(treated=cohorts.dropna().index.tolist(), post_from=int(cohorts.min()))
+    return out
+
+
+@pytest.mark.parametrize("estimator", STAGGERED + SINGLE, ids=lambda f: f.__name__)
+def test_every_spelling_gives_the_same_effect(estimator, single, staggered):
+    for panel, single_cohort in ((single, True), (staggered, False)):
+        if estimator in SINGLE and not single_cohort:
+            continue
+        results = {name: headline(quiet(estimator, panel, "outcome", **spelling, **OPTIONS.get(estimator, {})))
+                   for name, spelling in spellings(panel, single_cohort=single_cohort).items()}
+        first = next(iter(results.values()))
+        for name, value in results.items():
+            np.testing.assert_allclose(value, first, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("estimator", STAGGERED + SINGLE, ids=lambda f: f.__name__)
+def test_the_old_positional_spelling_warns_and_gives_the_same_numbers(estimator, single):
+    cohorts = single.to_frame().groupby("region")["first_treated"].first()
+    if estimator in SINGLE:
+        old, new = (cohorts.dropna().index.tolist(), 2012), dict(treated=cohorts.dropna().index.tolist(), post_from=2012)
+    elif estimator in (kz.twfe, kz.bacon_decomposition):
+        old, new = ("treated",), dict(treatment="treated")
+    else:
+        old, new = ("first_treated",), dict(first_treated="first_treated")
+    with pytest.warns(DeprecationWarning, match="by position is deprecated.*by keyword"):
+        before = quiet_but_deprecation(estimator, single, "outcome", *old, **OPTIONS.get(estimator, {}))
+    after = quiet(estimator, single, "outcome", **new, **OPTIONS.get(estimator, {}))
+    np.testing.assert_array_equal(headline(before), headline(after))
+
+
+def quiet_but_deprecation(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KzCausalWarning)
+        return fn(*args, **kwargs)
+
+
+def test_one_assignment_exactly(single):
+    with pytest.raises(SpecificationError, match=r"give exactly one assignment; got none.*first_treated="):
+        kz.staggered_did(single, "outcome")
+    with pytest.raises(SpecificationError, match=r"got first_treated= and treatment="):
+        kz.twfe(single, "outcome", first_treated="first_treated", treatment="treated")
+    with pytest.raises(SpecificationError, match=r"treated= goes with post_from="):
+        kz.did_2x2(single, "outcome", post_from=2012)
+    with pytest.raises(SpecificationError, match=r"post_from=2012.5; give a year as a whole number"):
+        kz.did_2x2(single, "outcome", treated=["Region 01"], post_from=2012.5)
+
+
+def test_single_cohort_estimators_say_so(staggered):
+    for estimator in SINGLE:
+        with pytest.raises(SpecificationError, match=r"adopt in one year.*2 adoption years \[2011, 2014\].*"
+                                                     r"staggered_did"):
+            quiet(estimator, staggered, "outcome", first_treated="first_treated")
+
+
+def test_fractional_first_treated_years_are_refused_everywhere(single):
+    cohorts = single.to_frame().groupby("region")["first_treated"].first().dropna()
+    mapping = {**cohorts.to_dict(), cohorts.index[0]: 2012.5}
+    for estimator in STAGGERED:
+        with pytest.raises(SpecificationError, match="whole years"):
+            estimator(single, "outcome", first_treated=mapping)
+    result = quiet(kz.staggered_did, single, "outcome", first_treated="first_treated")
+    with pytest.raises(SpecificationError, match=r"refit\(cohorts=...\).*whole years"):
+        result.refit(cohorts={cohorts.index[0]: 2014.5})
+    rows = result.data.assign(cohort=np.where(np.isfinite(result.data["cohort"]), 2012.5, np.inf))
+    with pytest.raises(SpecificationError, match=r"refit: cohort.*whole years"):
+        result.refit(rows)
+
+
+def test_r_did_conventions_zero_presample_and_late_adopters(staggered):
+    frame = staggered.to_frame()
+    regions = sorted(frame["region"].unique())
+    never = frame["first_treated"].isna()
+    coded = frame.assign(first_treated=frame["first_treated"].fillna(0))  # R did: 0 = never treated
+    coded.loc[coded["region"] == regions[-1], "first_treated"] = 1950.0  # adopted before the data start
+    coded.loc[coded["region"] == regions[-2], "first_treated"] = 2030.0  # adopts after the data end
+    panel = kz.read_panel(coded, regions=None)
+    with pytest.warns(KzCausalWarning) as caught:
+        result = kz.staggered_did(panel, "outcome", first_treated="first_treated")
+    messages = " ".join(str(w.message) for w in caught)
+    assert f"excluded 1 region(s) treated before the first observed year 2006" in messages and regions[-1] in messages
+    assert "after the last observed year 2016 are never treated" in messages and regions[-2] in messages
+    assert regions[-1] not in set(result.data["region"])
+    assert np.isinf(result.region_cohorts()[regions[-2]])
+    assert any("1950" in c for c in result.caveats) and any("2030" in c for c in result.caveats)
+    # the same design written out by hand
+    by_hand = frame[frame["region"] != regions[-1]].assign(
+        first_treated=lambda t: t["first_treated"].where(t["region"] != regions[-2]))
+    direct = quiet(kz.staggered_did, kz.read_panel(by_hand, regions=None), "outcome", first_treated="first_treated")
+    np.testing.assert_allclose(headline(result), headline(direct), rtol=1e-12)
+    assert never.any()
+
+
+def test_refit_accepts_exactly_what_the_estimator_accepts(staggered):
+    frame = staggered.to_frame()
+    macro = {r: f"macro {i % 4}" for i, r in enumerate(sorted(frame["region"].unique()))}
+    result = quiet(kz.twfe, staggered, "outcome", treatment="treated", cluster=macro)
+    assert result.n_clusters == 4
+    rows = result.data
+    with pytest.raises(SpecificationError, match=r"lack column\(s\) \['cluster'\].*silently cluster by region"):
+        result.refit(rows.drop(columns="cluster"))
+    with pytest.raises(SpecificationError, match=r"(?s)repeat a region-year.*drop_duplicates"):
+        result.refit(pd.concat([rows, rows]))
+    with pytest.raises(SpecificationError, match=r"'cohort' changes within region"):
+        result.refit(rows.assign(cohort=np.where(rows["year"] > 2012, 2011.0, rows["cohort"])))
+    with pytest.raises(SpecificationError, match=r"cluster column 'cluster' changes within"):
+        result.refit(rows.assign(cluster=rows["year"].astype(str)))
+    hole = rows.copy()
+    hole.iloc[3, hole.columns.get_loc("outcome")] = np.nan
+    with pytest.warns(KzCausalWarning, match=r"outcome 'outcome' missing in 1 row"):
+        refit = result.refit(hole)
+    assert np.isfinite(headline(refit)).all() and refit.n_obs == len(rows) - 1
+    assert any("missing in 1 row" in c for c in refit.caveats)
+    np.testing.assert_allclose(headline(refit), headline(result.refit(hole.dropna(subset=["outcome"]))), rtol=1e-12)
+    with pytest.raises(SpecificationError, match="not a DataFrame"):
+        result.refit(rows.to_numpy())
+
+
+def test_cluster_is_honoured_or_refused(staggered):
+    frame = staggered.to_frame()
+    regions = sorted(frame["region"].unique())
+    labels = {r: ["north", "south", "east"][i % 3] for i, r in enumerate(regions)}
+    codes = frame.assign(macro=frame["region"].map({r: float(i % 3) for i, r in enumerate(regions)}))
+    panel = kz.read_panel(codes, regions=None)
+    # labels (a mapping) and numeric codes (a column) give the same clustering
+    by_labels = quiet(kz.twfe, panel, "outcome", treatment="treated", cluster=labels)
+    by_codes = quiet(kz.twfe, panel, "outcome", treatment="treated", cluster="macro")
+    np.testing.assert_allclose(headline(by_labels), headline(by_codes), rtol=1e-12)
+    assert by_codes.n_clusters == 3 and "macro-clustered" in by_codes.method
+    for estimator, cov in ((kz.did_2x2, "ols"), (kz.did_2x2, "robust"), (kz.twfe, "robust"),
+                           (kz.twfe, "unadjusted"), (kz.twfe, "driscoll-kraay")):
+        with pytest.raises(SpecificationError, match=rf"cluster='macro' is ignored by cov='{cov}'.*cov="):
+            estimator(panel, "outcome", first_treated={regions[0]: 2011}, cov=cov, cluster="macro")
+    with pytest.raises(SpecificationError, match=r"gives no cluster to region\(s\)"):
+        kz.staggered_did(panel, "outcome", first_treated="first_treated", cluster={regions[0]: "a"})
+
+
+def test_the_caller_frame_and_panel_are_not_changed(staggered):
+    before = staggered.to_frame()
+    result = quiet(kz.event_study, staggered, "outcome", first_treated="first_treated", method="sun_abraham")
+    rows = result.data.copy()
+    quiet(result.refit, rows[rows["region"] != rows["region"].iloc[0]])
+    pd.testing.assert_frame_equal(staggered.to_frame(), before)
+    pd.testing.assert_frame_equal(result.data, rows)
+
+
+def test_missing_outcomes_one_policy(single):
+    frame = single.to_frame()
+    controls = frame.index[frame["first_treated"].isna()]
+    frame.loc[controls[[2, 3]], "outcome"] = np.nan  # two years of one control region (synthetic DID then drops it)
+    panel = kz.read_panel(frame, regions=None)
+    for estimator in (kz.did_2x2, kz.twfe, kz.staggered_did, kz.imputation_did, kz.synthetic_did):
+        with pytest.warns(KzCausalWarning, match=r"outcome 'outcome' missing in 2 row\(s\).*left out"):
+            result = estimator(panel, "outcome", first_treated="first_treated", **OPTIONS.get(estimator, {}))
+        assert any("missing in 2 row(s)" in c for c in result.caveats), estimator.__name__
