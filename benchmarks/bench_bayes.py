@@ -61,7 +61,7 @@ def _problem(model: str, variant: int, parametrization: str):
             ["mu_beta", "tau_beta", "elasticity", "sigma"]
     if model == "event_study":
         from kzcausal.bayes.event_study import _build_model, _inputs
-        from kzcausal.did.design import DIDDesign
+        from kzcausal.design import DIDDesign
 
         panel, _ = kz.simulate_panel(cohorts={2013: 4, 2016: 4}, effect=1.0, dynamic=0.3, random_seed=5 + variant)
         inputs = _inputs(DIDDesign.panel_rows(panel, "outcome", "first_treated"), "outcome", 4, 4)

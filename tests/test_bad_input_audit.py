@@ -182,7 +182,7 @@ def test_first_treated_years_are_checked(world, first_treated, names, method):
 def test_a_cohort_after_the_sample_is_kept_as_untreated_and_said(world, method):
     """R did's convention: a region first treated after the last year is untreated in every row, loudly."""
     cohorts = {"Region 01": 2050, "Region 02": 2012, "Region 03": 2014}
-    said = r"after the last year with data \(2017\), so they are untreated in every row here(.|\n)*Region 01: 2050"
+    said = r"after the last observed year 2017 are never treated here \(R did's convention\)(.|\n)*Region 01: 2050"
     with pytest.warns(kz.errors.KzCausalWarning, match=said):
         result = kz.event_study(world["staggered"], "outcome", first_treated=cohorts, method=method)
     assert any("Region 01: 2050" in c for c in result.caveats)

@@ -84,7 +84,7 @@ def test_collapsed_coordinates_sample_the_original_posterior(prior):
     from kzcausal.bayes.convergence import posterior_difference_z
     from kzcausal.bayes.event_study import _add_region_effects, _build_model, _inputs
     from kzcausal.bayes.sampling import sample_nuts
-    from kzcausal.did.design import DIDDesign
+    from kzcausal.design import DIDDesign
 
     panel, _ = kz.simulate_panel(cohorts={2013: 4, 2016: 4}, effect=1.0, dynamic=0.3, random_seed=5)
     inputs = _inputs(DIDDesign.panel_rows(panel, "outcome", "first_treated"), "outcome", 4, 4)

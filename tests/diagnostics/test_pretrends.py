@@ -23,7 +23,7 @@ def test_wald_statistic_closed_form():
     cov = np.array([[0.04, 0.01, 0.0, 0.0, 0.0], [0.01, 0.05, 0.01, 0.0, 0.0], [0.0, 0.01, 0.03, 0.0, 0.0],
                     [0.0, 0.0, 0.0, 0.04, 0.0], [0.0, 0.0, 0.0, 0.0, 0.04]])
     b = np.array([0.1, -0.2, 0.15, 1.0, 1.2])
-    result = pretrend_test(event_study(b, cov, first_treated=times))
+    result = pretrend_test(event_study(b, cov, times))
     expected = b[:3] @ np.linalg.inv(cov[:3, :3]) @ b[:3]
     assert result.wald == pytest.approx(expected, rel=1e-12)
     assert result.df == 3 and result.leads == [-4, -3, -2]
@@ -36,7 +36,7 @@ def test_power_slopes_by_simulation():
     rng = np.random.default_rng(1)
     a = rng.normal(size=(7, 7))
     cov = 0.01 * (a @ a.T + 7 * np.eye(7))
-    result = pretrend_test(event_study(np.zeros(7), cov, first_treated=times))
+    result = pretrend_test(event_study(np.zeros(7), cov, times))
     pre = slice(0, 4)
     v_inv = np.linalg.inv(cov[pre, pre])
     critical = stats.chi2.ppf(0.95, 4)

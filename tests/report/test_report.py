@@ -164,3 +164,35 @@ def test_cli_reads_first_treated_as_r_did_does(tmp_path):
     with pytest.warns(kz.errors.KzCausalWarning, match="excluded 1 region"):
         api = kz.staggered_did(kz.read_panel(frame, regions=None), "outcome", first_treated="first_treated")
     assert f"{api.aggregate('simple').effect_estimate:.4f}" in page
+
+
+def test_the_spec_sets_the_estimators_options_with_the_api_checks(tmp_path):
+    panel, _ = kz.simulate_panel(n_regions=12, cohorts={2013: 3, 2016: 3}, random_seed=8, effect=1.0)
+    frame = panel.to_frame()
+    regions = sorted(frame["region"].unique())
+    frame["x"] = np.random.default_rng(1).normal(size=len(frame))
+    data = tmp_path / "panel.csv"
+    frame[["region", "year", "outcome", "first_treated", "x"]].to_csv(data, index=False)
+    macro = "".join(f"  {r}: {'north' if i % 2 else 'south'}\n" for i, r in enumerate(regions))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("region_names: any\noutcome: outcome\nfirst_treated: first_treated\nleads: 2\nlags: 2\n"
+                    "control_group: not_yet_treated\ncovariates: [x]\nalpha: 0.1\nrandom_seed: 3\n"
+                    f"cluster:\n{macro}", encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out",
+                                      str(tmp_path / "out"), "--fast", "--quiet"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "control_group: not_yet_treated" in page
+    labels = {r: "north" if i % 2 else "south" for i, r in enumerate(regions)}
+    api = kz.staggered_did(kz.read_panel(frame, regions=None), "outcome", first_treated="first_treated",
+                           control_group="not_yet_treated", covariates=["x"], cluster=labels, alpha=0.1)
+    assert api.n_clusters == 2 and f"{api.aggregate('simple').effect_estimate:.4f}" in page
+    for text, message in {"control_group: later\n": "control_group='later'; use 'never_treated'",
+                          "anticipation: 1.5\n": "anticipation=1.5",
+                          "alpha: 5\n": "alpha=5; use a level between 0 and 1",
+                          "sdid_variance: exact\n": "sdid_variance='exact'",
+                          "covariates: [nope]\n": "['nope'] not in the data"}.items():
+        spec.write_text("region_names: any\noutcome: outcome\nfirst_treated: first_treated\n" + text, encoding="utf-8")
+        bad = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out",
+                                       str(tmp_path / "bad"), "--fast", "--quiet"])
+        assert bad.exit_code == 2 and message in bad.output and "Traceback" not in bad.output, (text, bad.output)

@@ -207,14 +207,13 @@ def _one_year(value: object, name: str) -> int:
 
 def _first_treated_by_region(panel: RegionPanel, first_treated: str | Mapping[str, float]) -> pd.Series:
     """Region -> first treated year (NaN: never; 0 is never, as in R did), checking it is constant within regions."""
-    regions = pd.Index(panel.regions)
+    codes, regions = panel.region_codes
     if isinstance(first_treated, str):
         panel.require(first_treated, role="first_treated column")
         frame = panel.select(first_treated)
-        codes = regions.get_indexer(frame["region"])
         values = frame[first_treated].to_numpy(float).copy()
         values[values == 0] = np.nan
-        first_rows = np.unique(codes, return_index=True)[1]
+        first_rows = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])  # codes are sorted: one run per region
         per_region = values[first_rows]
         expected = per_region[codes]
         varying = ~((values == expected) | (np.isnan(values) & np.isnan(expected)))
@@ -225,7 +224,8 @@ def _first_treated_by_region(panel: RegionPanel, first_treated: str | Mapping[st
             raise PanelError(f"column {first_treated!r} changes within region(s) {bad[:5]}; it must be one "
                              f"first treated year per region:\n{show_rows(rows)}\n"
                              + ("It holds 0/1: a treatment indicator, not first treated years. Fix: pass it as "
-                                f"treatment={first_treated!r}, or the column of first treated years as first_treated."
+                                f"treatment={first_treated!r} (every estimator takes it, e.g. kz.twfe(panel, outcome, "
+                                f"treatment={first_treated!r})), or the column of first treated years as first_treated."
                                 if indicator else
                                 "Fix: give each region a single first treated year (NaN or 0 if never treated)."))
         per_region = pd.Series(per_region, index=regions, name="first_treated")

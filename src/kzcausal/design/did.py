@@ -18,7 +18,7 @@ from ..panel import RegionPanel
 from .assignment import resolve_assignment
 from .rows import estimation_rows
 
-__all__ = ["DIDDesign", "cohort_share_weights", "check_anticipation", "few_cluster_notes", "check_outcome_varies", "FEW_CLUSTERS"]
+__all__ = ["DIDDesign", "cohort_share_weights", "check_control_group", "check_anticipation", "few_cluster_notes", "check_outcome_varies", "FEW_CLUSTERS"]
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -81,20 +81,31 @@ class DIDDesign:
 
     @classmethod
     def from_frame(cls, rows: pd.DataFrame, outcome: str, *, control_group: ControlGroup = "never_treated",
-                   anticipation: int = 0, notes: tuple[str, ...] = ()) -> DIDDesign:
+                   anticipation: int = 0, notes: tuple[str, ...] = (),
+                   codes: tuple[np.ndarray, pd.Index] | None = None) -> DIDDesign:
         """The design of estimation rows ``region, year, <outcome>, cohort`` (NaN or inf: never treated), as
         :meth:`panel_rows` builds them; what :meth:`from_panel` and every re-fit use. ``data`` holds
-        them sorted by region then year with ``first_treated`` (NaN: never) for ``cohort``."""
-        if control_group not in ("never_treated", "not_yet_treated"):
-            raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
+        them sorted by region then year with ``first_treated`` (NaN: never) for ``cohort``.
+
+        ``codes`` (each row's region code and the regions they index, :attr:`RegionPanel.region_codes`)
+        says the rows come from a panel in its order, already sorted: they are then neither sorted nor
+        their region names hashed again."""
+        check_control_group(control_group)
         check_anticipation(anticipation)
-        data = rows.rename(columns={"cohort": "first_treated"}).sort_values(["region", "year"], kind="stable")
+        data = rows.rename(columns={"cohort": "first_treated"})
+        if codes is None:
+            data = data.sort_values(["region", "year"], kind="stable")
+            codes, regions = pd.factorize(data["region"])
+        else:
+            codes, regions = codes
         first = data["first_treated"].to_numpy(float)
         if np.isinf(first).any():
             data = data.assign(first_treated=np.where(np.isinf(first), np.nan, first))
-        codes, regions = pd.factorize(data["region"])
-        cohort_of = pd.Series(data["first_treated"].to_numpy(float)[np.unique(codes, return_index=True)[1]],
-                              index=regions, name="first_treated")
+        # rows sorted by region: one run of codes per region; renumber them 0.. in order (a subset skips codes)
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], int)
+        regions = regions[codes[starts]]
+        codes = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(codes)]))
+        cohort_of = pd.Series(data["first_treated"].to_numpy(float)[starts], index=regions, name="first_treated")
         notes: list[str] = list(notes)
         keep = ~data[outcome].isna().to_numpy()
         if not keep.all():
@@ -189,6 +200,13 @@ class DIDDesign:
     def cluster_warnings(self) -> list[str]:
         """Caveats about inference with few clusters or treated regions."""
         return few_cluster_notes(self.n_regions, int(self.region_cohorts.notna().sum()))
+
+
+def check_control_group(control_group: object) -> str:
+    """``"never_treated"`` or ``"not_yet_treated"``."""
+    if control_group not in ("never_treated", "not_yet_treated"):
+        raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
+    return str(control_group)
 
 
 def check_anticipation(anticipation: object) -> int:

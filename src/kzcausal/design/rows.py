@@ -50,12 +50,14 @@ def estimation_rows(panel, outcome: str, assignment: Assignment, *, covariates: 
     if cluster_name is not None and cluster_name not in panel.variables:
         cluster_column(panel.select(), cluster_name, panel.variables)  # raises naming the panel's columns
     frame = panel.select(outcome, *covariates, *extra, *([cluster_name] if cluster_name else []))
+    codes, regions = panel.region_codes
+    per_region = assignment.cohorts.reindex(regions).to_numpy(float)  # NaN: an excluded region
+    cohort = per_region[codes]
     if assignment.excluded:
-        frame = frame[~frame["region"].isin(assignment.excluded)]
-    cohorts = assignment.cohorts
+        keep = ~np.isnan(cohort)
+        frame, cohort = frame[keep], cohort[keep]
     rows = pd.DataFrame({"region": frame["region"], "year": frame["year"], outcome: frame[outcome],
-                         "cohort": cohorts.to_numpy(float)[cohorts.index.get_indexer(frame["region"])]},
-                        index=frame.index)
+                         "cohort": cohort}, index=frame.index)
     if cluster is not None and not (isinstance(cluster, str) and cluster == "region"):
         rows[CLUSTER_COLUMN] = cluster_column(frame, cluster, panel.variables).to_numpy()
     for column in (*covariates, *extra):

@@ -77,7 +77,7 @@ def bacon_decomposition(panel: RegionPanel, outcome: str, *, treatment: str | No
     cohort = rows["cohort"].to_numpy(float)
     name = assignment.source or assignment.spelling
     if not (rows["year"].to_numpy() >= cohort).any():
-        raise SpecificationError(f"{name!r}: no region is ever treated in these years: there is no adoption to "
+        raise SpecificationError(f"treatment {name!r} is never 1 in these years: there is no adoption to "
                                  "decompose. Fix: check the assignment (0 before adoption, 1 from adoption on).")
     years = np.sort(rows["year"].unique())
     wide = rows.pivot(index="region", columns="year", values=outcome).reindex(columns=years)

@@ -164,7 +164,8 @@ def staggered_did(
         anticipation=anticipation, covariates=covariates, base_period=base_period,
         cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster", alpha=alpha,
         n_boot=n_boot, random_seed=random_seed)
-    return _fit_attgt(rows, outcome, settings, spec, warn=True, notes=notes)
+    return _fit_attgt(rows, outcome, settings, spec, warn=True, notes=notes,
+                      codes=(panel.codes_of(rows.index), panel.region_codes[1]))
 
 
 #: the largest multiplier-bootstrap draw matrix (n_boot x cells, float64) kept in memory
@@ -209,13 +210,14 @@ def _blas_controller():
 
 @_one_blas_thread
 def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapping[str, object], *,
-               warn: bool = False, notes: tuple[str, ...] = ()) -> AttgtResult:
+               warn: bool = False, notes: tuple[str, ...] = (),
+               codes: tuple[np.ndarray, pd.Index] | None = None) -> AttgtResult:
     """ATT(g,t) on estimation rows ``region, year, <outcome>, cohort (inf: never)[, cluster][, covariates]``."""
     with warnings.catch_warnings():
         if not warn:
             warnings.simplefilter("ignore", KzCausalWarning)
         design = DIDDesign.from_frame(rows, outcome, control_group=settings.control_group,
-                                      anticipation=settings.anticipation, notes=notes)
+                                      anticipation=settings.anticipation, notes=notes, codes=codes)
     notes = list(design.notes)
     frame, cohorts, dropped = _balance(design.data, design)
     if dropped:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -84,7 +85,19 @@ class RegionPanel:
     @property
     def regions(self) -> list[str]:
         """Region names in panel order."""
-        return list(pd.unique(self._data["region"]))
+        return self.region_codes[1].tolist()
+
+    @cached_property
+    def region_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """Each row's region as an integer code (0, 1, ... in panel order, non-decreasing: the rows are
+        sorted by region and year) and the regions they index; computed once per panel, so estimators
+        never hash the region names again."""
+        codes, regions = pd.factorize(self._data["region"])
+        return codes, pd.Index(regions, name="region")
+
+    def codes_of(self, index: pd.Index) -> np.ndarray:
+        """The region codes (:attr:`region_codes`) of the rows labelled ``index`` (as :meth:`select` labels them)."""
+        return self.region_codes[0][self._data.index.get_indexer(index)]
 
     @property
     def years(self) -> list[int]:

@@ -48,10 +48,18 @@ class ReportSpec:
     migration: bool = False                     # add the real interregional-flow sections (Kazakhstan)
     # keyword arguments of read_panel for the user's --data file (region/year columns, decimal, header_row, ...)
     read_options: Mapping[str, object] = field(default_factory=dict, hash=False)
+    # estimator options (ESTIMATION_KEYS), validated by the API's own checks; absent keys keep the defaults
+    options: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def option(self, name: str, default=None):
+        """An estimator option of the spec, or ``default`` where the spec does not set it."""
+        return self.options.get(name, default)
 
     def require_columns(self, panel: RegionPanel) -> None:
         """Raise naming the spec's columns the data lack (listing those they have); check first_treated holds years."""
-        columns = [self.outcome, self.first_treated, self.elasticity_outcome, self.elasticity_index]
+        cluster = self.options.get("cluster")
+        columns = [self.outcome, self.first_treated, self.elasticity_outcome, self.elasticity_index,
+                   *self.options.get("covariates", ()), cluster if isinstance(cluster, str) else None]
         missing = [c for c in columns if c is not None and c not in panel.variables]
         if missing:
             raise SpecificationError(f"{self.source}: column(s) {missing} not in the data; available columns: "
@@ -66,8 +74,11 @@ class ReportSpec:
 
 #: Keys that say how to read the user's panel file: read_panel's arguments (``region_names`` is its ``regions``).
 READ_KEYS = ("region", "year", "value", "decimal", "header_row", "sheet", "missing", "allow_gaps", "columns")
+#: Keys that set the estimators' options (the API's keyword arguments, checked by the API's own checks).
+ESTIMATION_KEYS = ("control_group", "anticipation", "covariates", "cluster", "alpha", "random_seed", "draws",
+                   "sdid_variance", "honest_mbar", "honest_m")
 SPEC_KEYS = {"outcome", "first_treated", "treated_regions", "post_from", "leads", "lags", "elasticity", "title",
-             "region_names", *READ_KEYS}
+             "region_names", *READ_KEYS, *ESTIMATION_KEYS}
 
 
 def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
@@ -156,8 +167,61 @@ def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
                       leads=raw.get("leads", 3), lags=raw.get("lags", 5),
                       elasticity_outcome=elasticity.get("outcome"), elasticity_index=elasticity.get("index"),
                       factor_regions=tuple(factor_regions),
-                      title=raw.get("title", ReportSpec.title), source=where, read_options=_read_options(raw, where))
+                      title=raw.get("title", ReportSpec.title), source=where, read_options=_read_options(raw, where),
+                      options=estimation_options(raw, where))
     return spec, raw
+
+
+def estimation_options(raw: Mapping, where: str = "the specification") -> dict:
+    """The estimator options of a spec (:data:`ESTIMATION_KEYS`), each checked by the function the API uses
+    for the same argument, so the spec accepts what the API accepts with the API's message.
+
+    ``control_group`` and ``anticipation`` (the staggered estimators), ``covariates`` (a list of columns),
+    ``cluster`` (a column, or a mapping region -> cluster label), ``alpha``, ``random_seed``, ``draws`` (the
+    wild bootstrap's and sampled randomization inference's draws, synthetic DID's replications),
+    ``sdid_variance`` (``placebo``, ``jackknife`` or ``bootstrap``), ``honest_mbar`` and ``honest_m`` (the
+    HonestDiD grids of relative magnitudes and smoothness).
+    """
+    from typing import get_args
+
+    from ..design import check_anticipation, check_clustering, check_control_group
+    from ..did.synthetic import Variance
+    from ..errors import check_alpha, check_count, check_names, check_seed
+
+    options: dict = {}
+    try:
+        if "control_group" in raw:
+            options["control_group"] = check_control_group(raw["control_group"])
+        if "anticipation" in raw:
+            options["anticipation"] = check_anticipation(raw["anticipation"])
+        if "covariates" in raw:
+            options["covariates"] = tuple(check_names(raw["covariates"], "covariates"))
+        if "cluster" in raw:
+            check_clustering(raw["cluster"])
+            options["cluster"] = dict(raw["cluster"]) if isinstance(raw["cluster"], Mapping) else raw["cluster"]
+        if "alpha" in raw:
+            options["alpha"] = check_alpha(raw["alpha"])
+        if "random_seed" in raw:
+            options["random_seed"] = check_seed(raw["random_seed"])
+        if "draws" in raw:
+            options["draws"] = check_count(raw["draws"], "draws", minimum=19, cap=100_000,
+                                           unit_cost="one re-estimation", fix="999 or 9999")
+        if "sdid_variance" in raw:
+            if raw["sdid_variance"] not in get_args(Variance):
+                raise SpecificationError(f"sdid_variance={raw['sdid_variance']!r}; use one of "
+                                         f"{list(get_args(Variance))} (synthetic_did's variance=).")
+            options["sdid_variance"] = raw["sdid_variance"]
+        for key in ("honest_mbar", "honest_m"):
+            if key in raw:
+                grid = raw[key]
+                if isinstance(grid, (str, bool)) or not isinstance(grid, list) or not grid or not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in grid):
+                    raise SpecificationError(f"{key}={grid!r}; give a YAML list of numbers >= 0, e.g. "
+                                             f"{key}: [0, 0.5, 1].")
+                options[key] = [float(v) for v in grid]
+    except SpecificationError as exc:
+        raise SpecificationError(f"{where}: {exc}") from None
+    return options
 
 
 def _is_name(value: object) -> bool:
@@ -372,31 +436,42 @@ def build_report(
     treated = cohorts.dropna().index.tolist()
     single_cohort = cohorts.dropna().nunique() == 1
     design = dict(first_treated=s.first_treated)  # every estimator reads the assignment the same way
+    random_seed = s.option("random_seed", random_seed)
+    alpha = dict(alpha=s.option("alpha", 0.05))
+    cluster = dict(cluster=s.option("cluster")) if s.option("cluster") is not None else {}
+    covariates = dict(covariates=list(s.option("covariates"))) if s.option("covariates") else {}
+    staggered_options = {k: s.option(k) for k in ("control_group", "anticipation") if s.option(k) is not None}
+    draws = s.option("draws")
 
     def paper_2x2(sec):
         models = {}
         if single_cohort:
-            res["ols"] = models["Paper 002 2x2 (OLS errors)"] = did_2x2(panel, s.outcome, **design)
-            res["twfe"] = did_2x2(panel, s.outcome, **design, fixed_effects=True, cov="cluster")
+            res["ols"] = models["Paper 002 2x2 (OLS errors)"] = did_2x2(panel, s.outcome, **design, **alpha)
+            if covariates:
+                sec.html.append("<p class='gap'>Paper 002's 2x2 has no covariates; they enter TWFE and the "
+                                "staggered estimators below.</p>")
+            res["twfe"] = did_2x2(panel, s.outcome, **design, fixed_effects=True, cov="cluster", **cluster, **alpha)
         else:
             sec.html.append("<p class='gap'>Paper 002's 2x2 needs one adoption year; the design is staggered "
                             f"(cohorts {html.escape(str(sorted(cohorts.dropna().unique().tolist())))}), so only "
                             "TWFE is shown.</p>")
-            res["twfe"] = twfe(panel, s.outcome, **design, cov="cluster")
+            res["twfe"] = twfe(panel, s.outcome, **design, cov="cluster", **cluster, **covariates, **alpha)
         models["TWFE, region-clustered"] = res["twfe"]
         table = regression_table(models, stars=True)
         run.tables["did"] = table
         sec.html.append(table.to_html())
 
     def staggered(sec):
-        res["att"] = staggered_did(panel, s.outcome, first_treated=s.first_treated, random_seed=random_seed)
+        res["att"] = staggered_did(panel, s.outcome, **design, **staggered_options, **covariates, **cluster, **alpha,
+                                   random_seed=random_seed)
         overall = res["att"].aggregate("simple")
         sec.html.append(_pre(overall.summary()))
 
     def event_studies(sec):
-        res["es_cs"] = event_study(panel, s.outcome, first_treated=s.first_treated, method="cs", leads=s.leads, lags=s.lags)
-        res["es_sa"] = event_study(panel, s.outcome, first_treated=s.first_treated, method="sun_abraham", leads=s.leads,
-                                   lags=s.lags)
+        options = dict(**design, **staggered_options, **covariates, **cluster, **alpha, leads=s.leads, lags=s.lags)
+        res["es_cs"] = event_study(panel, s.outcome, method="cs", **options)
+        anticipation = s.option("anticipation", 0)
+        res["es_sa"] = event_study(panel, s.outcome, method="sun_abraham", reference=-1 - anticipation, **options)
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
@@ -413,11 +488,12 @@ def build_report(
 
     def honest(sec):
         es = res["es_cs"]
-        res["honest_sd"] = dx.honest_sensitivity(es, restriction="smoothness", target="average", progress=False)
+        res["honest_sd"] = dx.honest_sensitivity(es, restriction="smoothness", target="average", progress=False,
+                                                 M=s.option("honest_m"), **alpha)
         sec.html.append(_pre(res["honest_sd"].summary()))
         sec.figures.append(_figure(res["honest_sd"].plot()))
         res["honest_rm"] = dx.honest_sensitivity(es, restriction="relative_magnitude", target="average",
-                                                 progress=False)
+                                                 progress=False, Mbar=s.option("honest_mbar"), **alpha)
         sec.html.append(_pre(res["honest_rm"].summary()))
         sec.figures.append(_figure(res["honest_rm"].plot()))
 
@@ -448,11 +524,11 @@ def build_report(
             sec.html.append(_pre(res["ri_cs"].summary()))
 
     def bootstrap(sec):
-        res["wcb"] = dx.wild_cluster_bootstrap(needs_fit(), n_boot=9999, random_seed=random_seed)
+        res["wcb"] = dx.wild_cluster_bootstrap(needs_fit(), n_boot=draws or 9999, random_seed=random_seed)
         sec.html.append(_pre(res["wcb"].summary()))
         if "att" in res:
             exact = res["att"].n_clusters <= 17
-            res["wcb_cs"] = dx.wild_cluster_bootstrap(res["att"], n_boot="exact" if exact else 9999,
+            res["wcb_cs"] = dx.wild_cluster_bootstrap(res["att"], n_boot="exact" if exact else draws or 9999,
                                                       random_seed=random_seed)
             sec.html.append(_pre(res["wcb_cs"].summary()))
 
@@ -465,8 +541,8 @@ def build_report(
         from ..did import synthetic_did
 
         single_adoption()
-        res["sdid"] = fit = synthetic_did(panel, s.outcome, **design, variance="placebo",
-                                          n_reps=200, random_seed=random_seed, progress=False)
+        res["sdid"] = fit = synthetic_did(panel, s.outcome, **design, variance=s.option("sdid_variance", "placebo"),
+                                          n_reps=draws or 200, random_seed=random_seed, progress=False, **alpha)
         sec.html.append(_pre(fit.summary()))
         weights = fit.unit_weights.sort_values(ascending=False)
         sec.html.append("<p>Unit weights of the control regions and time weights of the pre-period years:</p>"
@@ -477,19 +553,19 @@ def build_report(
         from ..did import synthetic_control
 
         single_adoption()
-        res["sc"] = fit = synthetic_control(panel, s.outcome, **design, random_seed=random_seed)
+        res["sc"] = fit = synthetic_control(panel, s.outcome, **design, random_seed=random_seed, **alpha)
         sec.html.append(_pre(fit.summary()))
         if len(treated) > 1:  # the placebo-set p-value of an average over-rejects; RI over all regions does not
-            res["sc_ri"] = ri = dx.randomization_inference(fit, assignments=999, random_seed=random_seed,
+            res["sc_ri"] = ri = dx.randomization_inference(fit, assignments=draws or 999, random_seed=random_seed,
                                                            progress=False)
-            sec.html.append("<p>Randomization inference (treatment reassigned across all regions, 999 draws), the "
+            sec.html.append(f"<p>Randomization inference (treatment reassigned across all regions, {draws or 999} draws), the "
                             "test to read for the average: its size is right where the placebo-set p-value's is "
                             "not (see the caveat above).</p>" + _pre(ri.summary()))
         sec.figures.append(_figure(fit.plot()))
 
     def design_power(sec):
         n_sims = 100 if run.fast else 300
-        res["power"] = power = power_analysis(panel, s.outcome, first_treated=s.first_treated, n_sims=n_sims,
+        res["power"] = power = power_analysis(panel, s.outcome, **design, n_sims=n_sims, **alpha,
                                                  random_seed=random_seed, progress=not quiet)
         sec.html.append("<p>Power of the two-sided 5% test for this exact layout (regions, years, adoption dates), "
                         "with untreated outcomes simulated from the outcome's own pre-period error process "
@@ -836,6 +912,9 @@ def _html(spec: ReportSpec, panel: RegionPanel, sections: list[Section], verdict
              f"<p>Outcome <code>{e(spec.outcome)}</code>; adoption year <code>{e(spec.first_treated)}</code>; "
              f"{len(panel.regions)} regions, {min(panel.years)}-{max(panel.years)}. Sources: "
              f"{e('; '.join(panel.sources)) or 'not stated'}.</p>"]
+    if spec.options:
+        parts.append("<p>Estimator options from the specification: "
+                     + "; ".join(f"<code>{e(k)}: {e(str(v))}</code>" for k, v in spec.options.items()) + ".</p>")
     parts += [f"<p class='note'>{e(n)}</p>" for n in spec.notes]
     parts.append("<h2>Verdict</h2><ul class='verdict'>" + "".join(f"<li>{e(v)}</li>" for v in verdict) + "</ul>")
     for sec in sections:
