@@ -80,7 +80,7 @@ def main() -> None:
           f"kzcausal/diff-diff = {t_ours / t_dd:.3f} (target < 1)")
 
     # 2. wild cluster bootstrap
-    t_wcb, boot = timed(lambda: dx.wild_cluster_bootstrap(result, n_boot=9999, random_seed=1))
+    t_wcb, boot = timed(lambda: dx.wild_cluster_bootstrap(result, draws=9999, random_seed=1))
     import statsmodels.formula.api as smf
     from wildboottest.wildboottest import wildboottest
 
@@ -123,7 +123,7 @@ def main() -> None:
     # 4. the whole toolkit
     def toolkit():
         dx.randomization_inference(result)
-        dx.wild_cluster_bootstrap(result, n_boot=9999, random_seed=1)
+        dx.wild_cluster_bootstrap(result, draws=9999, random_seed=1)
         dx.pretrend_test(es)
         kz.honest_sensitivity(es, restriction="relative_magnitude", progress=False)
         kz.honest_sensitivity(es, restriction="smoothness", progress=False)
@@ -158,7 +158,7 @@ def main() -> None:
             moderndid.aggte(fit, type="simple")
     t_md, _ = timed(moderndid_sample)
     scale = len(matrix)
-    t_cs_wcb, cs_wcb = timed(lambda: dx.wild_cluster_bootstrap(att, n_boot="exact"))
+    t_cs_wcb, cs_wcb = timed(lambda: dx.wild_cluster_bootstrap(att, draws="exact"))
     print(f"5. Callaway-Sant'Anna ATT through the same checks ({len(matrix):,} assignments)")
     print(f"   exact RI, vectorized            {t_cs_ri:8.3f} s   p = {cs_ri.p_value:.4f}")
     print(f"   kzcausal re-fit per assignment  {t_refit / len(sample) * scale:8.1f} s (scaled from {len(sample)})"

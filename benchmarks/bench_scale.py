@@ -81,16 +81,16 @@ def inference_section(sizes: list[int]) -> None:
         result = kz.twfe(panel, "outcome", treatment="treated", cluster="group")
         t_fit = time.perf_counter() - start
         start = time.perf_counter()
-        boot = kz.wild_cluster_bootstrap(result, n_boot=9999, random_seed=1)
+        boot = kz.wild_cluster_bootstrap(result, draws=9999, random_seed=1)
         t_boot = time.perf_counter() - start
         start = time.perf_counter()
-        kz.randomization_inference(result, assignments=9999, level="cluster", statistic="t", random_seed=1,
+        kz.randomization_inference(result, draws=9999, level="cluster", statistic="t", random_seed=1,
                                    progress=False)
         t_ri = time.perf_counter() - start
         t_region = "-"
         if n <= 2000:
             start = time.perf_counter()
-            kz.randomization_inference(result, assignments=9999, statistic="t", random_seed=1, progress=False)
+            kz.randomization_inference(result, draws=9999, statistic="t", random_seed=1, progress=False)
             t_region = f"{time.perf_counter() - start:.1f}"
         peer = _pyfixest_seconds(frame) if n <= 2000 else None
         if peer:

@@ -70,7 +70,7 @@ def sdid_pair(panel, treated, post_from, variance, n_reps, repeats, label):
     frame = diff_diff_frame(panel, treated, post_from)
     post = sorted(y for y in frame["year"].unique() if y >= post_from)
     t_ours, ours = best(lambda: synthetic_did(panel, "outcome", treated=treated, post_from=post_from, variance=variance,
-                                              n_reps=n_reps, random_seed=7), repeats)
+                                              draws=n_reps, random_seed=7), repeats)
     t_peer, peer = best(lambda: SyntheticDiD(variance_method=variance, n_bootstrap=n_reps, seed=7).fit(
         frame, "outcome", "ever", "region", "year", post_periods=post), repeats)
     units = pd.Series(peer.unit_weights).reindex(ours.unit_weights.index)

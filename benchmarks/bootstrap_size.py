@@ -58,7 +58,7 @@ def main() -> None:
                 fresh = data.assign(outcome=[outcome[(r, yr)] for r, yr in zip(data["region"], data["year"])])
                 fit = result.refit(fresh)
                 rejections[name]["analytic"].append(fit.effect_table()["p_value"].iloc[0] < 0.05)
-                boot = kz.wild_cluster_bootstrap(fit, n_boot=args.draws, random_seed=rep)
+                boot = kz.wild_cluster_bootstrap(fit, draws=args.draws, random_seed=rep)
                 rejections[name]["wild bootstrap"].append(boot.p_value < 0.05)
                 if args.ri and name == "CS simple ATT":
                     rejections[name]["randomization"].append(kz.randomization_inference(fit).p_value < 0.05)

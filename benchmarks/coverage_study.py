@@ -40,7 +40,7 @@ def one_panel(task: tuple[float, float, int]) -> dict[str, bool]:
         fe = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
         return {"OLS": bool(ols.table["p_value"].iloc[-1] < 0.05),
                 "cluster": bool(fe.table["p_value"].iloc[0] < 0.05),
-                "WCR": bool(dx.wild_cluster_bootstrap(fe, n_boot=999, random_seed=seed).p_value < 0.05),
+                "WCR": bool(dx.wild_cluster_bootstrap(fe, draws=999, random_seed=seed).p_value < 0.05),
                 "RI": bool(dx.randomization_inference(fe, progress=False).p_value < 0.05)}
 
 

@@ -78,7 +78,7 @@ def one_panel(task: tuple[str, int, bool]) -> dict[str, float]:
         null, treated0 = factor_panel(seed, 0.0, design)
         sc = kz.synthetic_control(null, "outcome", treated=treated0, post_from=ADOPTION)
         out["SC placebo rejects (tau=0)"] = float(sc.effect_table().iloc[0]["p_value"] < 0.05)
-        ri = kz.randomization_inference(sc, assignments=499, random_seed=seed, progress=False)
+        ri = kz.randomization_inference(sc, draws=499, random_seed=seed, progress=False)
         out["SC RI rejects (tau=0)"] = float(ri.p_value < 0.05)
     return out
 

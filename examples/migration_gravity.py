@@ -47,4 +47,4 @@ for method in ("ppml", "ols"):
     fit = pair_did(before_after, sending, receiving, post_from=2014, method=method)
     print(fit.summary())
     print(fit.by_year.round(3).to_string())
-    print(kz.randomization_inference(fit, assignments=99_999, random_seed=1, progress=False).summary(), "\n")
+    print(kz.randomization_inference(fit, draws=99_999, random_seed=1, progress=False).summary(), "\n")

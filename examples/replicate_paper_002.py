@@ -61,7 +61,7 @@ from kzcausal import diagnostics as dx  # noqa: E402
 
 print("\nRandomization inference (all 12,376 ways to pick 6 of 17 regions):")
 print(dx.randomization_inference(grp, progress=False).summary())
-print(dx.wild_cluster_bootstrap(grp, n_boot="exact").summary())
+print(dx.wild_cluster_bootstrap(grp, draws="exact").summary())
 print(dx.placebo_in_time(grp, shifts=[1, 2]).summary())
 
 # --- Table 3: out-migration from the five sending regions (SIMULATED outcome, same structure)
@@ -78,7 +78,7 @@ table3 = kz.did_2x2(panel3, "outcome", treated="serpin_sending", post_from=2014)
 fe3 = kz.did_2x2(panel3, "outcome", treated="serpin_sending", post_from=2014, fixed_effects=True, cov="cluster")
 print(kz.regression_table({"Table 3 spec (OLS)": table3, "TWFE, clustered": fe3}, stars=True))
 print("(simulated with a true effect of zero)")
-print(dx.wild_cluster_bootstrap(fe3, n_boot="exact").summary())
+print(dx.wild_cluster_bootstrap(fe3, draws="exact").summary())
 print(dx.randomization_inference(fe3, progress=False).summary())
 
 # --- what the robustness checks say on the real outcome: the whole suite, one call

@@ -25,7 +25,7 @@ print("SIMULATED panel: true effect 0.5, linear pre-trend 0.03 a year in treated
 fit = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
 ols = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014)
 print(kz.report.regression_table({"2x2, OLS errors (paper 002)": ols, "TWFE, clustered": fit}, stars=True), "\n")
-print(dx.wild_cluster_bootstrap(fit, n_boot="exact").summary(), "\n")
+print(dx.wild_cluster_bootstrap(fit, draws="exact").summary(), "\n")
 print(dx.randomization_inference(fit, progress=False).summary(), "\n")
 
 # --- parallel trends: test, power, sensitivity
@@ -45,9 +45,9 @@ for result in (kz.staggered_did(panel, "outcome", first_treated="first_treated")
                kz.event_study(panel, "outcome", first_treated="first_treated", method="sun_abraham", leads=4, lags=5)):
     print(result.method)
     print(result.effect_table().round(4).to_string())
-    print(dx.wild_cluster_bootstrap(result, n_boot=9999, random_seed=1).summary())
+    print(dx.wild_cluster_bootstrap(result, draws=9999, random_seed=1).summary())
     # CS is re-assigned in one vectorized pass; Sun-Abraham is re-fitted per assignment, so sample 999
-    print(dx.randomization_inference(result, assignments="exact" if result.permuted else 999, random_seed=1,
+    print(dx.randomization_inference(result, draws="exact" if result.permuted else 999, random_seed=1,
                                      progress=False).summary(), "\n")
 
 # --- the Bayesian event study: cohort pooling, AR(1) errors

@@ -35,7 +35,7 @@ def call_estimator(name, panel):
         "event_study": lambda: kz.event_study(panel, "outcome", first_treated="first_treated", method="sun_abraham"),
         "imputation_did": lambda: kz.imputation_did(panel, "outcome", first_treated="first_treated", leads=2, lags=2),
         "two_stage_did": lambda: kz.two_stage_did(panel, "outcome", first_treated="first_treated", leads=2, lags=2),
-        "synthetic_did": lambda: kz.synthetic_did(panel, "outcome", treated=regions[:2], post_from=2012, n_reps=20, random_seed=1),
+        "synthetic_did": lambda: kz.synthetic_did(panel, "outcome", treated=regions[:2], post_from=2012, draws=20, random_seed=1),
         "synthetic_control": lambda: kz.synthetic_control(panel, "outcome", treated=regions[:2], post_from=2012),
         "bayesian_event_study": lambda: kz.bayesian_event_study(panel, "outcome", first_treated="first_treated", draws=50,
                                                                 tune=50, chains=1, progress=False, random_seed=1),

@@ -75,7 +75,7 @@ def test_checks_and_power_give_identical_numbers_on_dask(client, staggered):
             runs.append({
                 "loo": dx.leave_one_out(cs).table,
                 "placebo": dx.placebo_in_time(cs, shifts=(1, 2)).table,
-                "ri": dx.randomization_inference(cs, assignments=60, statistic="t", random_seed=1,
+                "ri": dx.randomization_inference(cs, draws=60, statistic="t", random_seed=1,
                                                  progress=False).distribution,
                 "honest": dx.honest_sensitivity(es, restriction="relative_magnitude", Mbar=[0, 0.5], progress=False).table,
                 "power": kz.power_analysis(staggered, "outcome", first_treated="first_treated", **power).power,

@@ -149,7 +149,7 @@ ES = quiet(lambda: kz.event_study(PS, "outcome", first_treated="first_treated"))
 ES_SA = quiet(lambda: kz.event_study(PS, "outcome", first_treated="first_treated", method="sun_abraham"))
 ES_NOPRE = quiet(lambda: kz.event_study(PS, "outcome", first_treated="first_treated", method="sun_abraham", leads=1, lags=2))
 IM = quiet(lambda: kz.imputation_did(PS, "outcome", first_treated="first_treated"))
-SD = quiet(lambda: kz.synthetic_did(P, "outcome", treated=T, post_from=2014, progress=False, n_reps=50, random_seed=1))
+SD = quiet(lambda: kz.synthetic_did(P, "outcome", treated=T, post_from=2014, progress=False, draws=50, random_seed=1))
 SC = quiet(lambda: kz.synthetic_control(P, "outcome", treated=T[:1], post_from=2014, random_seed=1))
 AT = quiet(lambda: kz.staggered_did(PS, "outcome", first_treated="first_treated", progress=False))
 with warnings.catch_warnings():
@@ -497,23 +497,23 @@ ok("randomization_inference t statistic", lambda: kz.randomization_inference(R2,
 # --------------------------------------------------------------------------- wild bootstrap
 bad("wild_cluster_bootstrap weights unknown", lambda: kz.wild_cluster_bootstrap(R2, weights="normal"), "weights")
 for value in (0, -1, 2.5, True, "all", None):
-    bad(f"wild_cluster_bootstrap n_boot={value!r}", lambda v=value: kz.wild_cluster_bootstrap(R2, n_boot=v),
+    bad(f"wild_cluster_bootstrap n_boot={value!r}", lambda v=value: kz.wild_cluster_bootstrap(R2, draws=v),
         "n_boot")
-bad("wild_cluster_bootstrap n_boot 10^10", lambda: kz.wild_cluster_bootstrap(R2, n_boot=10**10), "n_boot",
+bad("wild_cluster_bootstrap n_boot 10^10", lambda: kz.wild_cluster_bootstrap(R2, draws=10**10), "n_boot",
     max_s=2)
 bad("wild_cluster_bootstrap impose_null string", lambda: kz.wild_cluster_bootstrap(R2, impose_null="yes"),
     "impose_null")
 bad("wild_cluster_bootstrap alpha 1", lambda: kz.wild_cluster_bootstrap(R2, alpha=1), "alpha")
 bad("wild_cluster_bootstrap random_seed list", lambda: kz.wild_cluster_bootstrap(R2, random_seed=[1]),
     "random_seed")
-degenerate("wild_cluster_bootstrap 2 clusters", lambda: kz.wild_cluster_bootstrap(R2_MACRO, n_boot=99),
+degenerate("wild_cluster_bootstrap 2 clusters", lambda: kz.wild_cluster_bootstrap(R2_MACRO, draws=99),
            "cluster")
-bad("wild_cluster_bootstrap on gravity result", lambda: kz.wild_cluster_bootstrap(_GR.get(), n_boot=99), "gravity")
+bad("wild_cluster_bootstrap on gravity result", lambda: kz.wild_cluster_bootstrap(_GR.get(), draws=99), "gravity")
 bad("wild_cluster_bootstrap result None", lambda: kz.wild_cluster_bootstrap(None), "result")
-ok("wild_cluster_bootstrap on an OLS-errors 2x2", lambda: kz.wild_cluster_bootstrap(R2_OLS, n_boot=99))
+ok("wild_cluster_bootstrap on an OLS-errors 2x2", lambda: kz.wild_cluster_bootstrap(R2_OLS, draws=99))
 ok("wild_cluster_bootstrap on synthetic DID (or a typed refusal)",
-   lambda: kz.wild_cluster_bootstrap(SD, n_boot=99))
-ok("wild_cluster_bootstrap exact enumeration", lambda: kz.wild_cluster_bootstrap(RT, n_boot="exact"))
+   lambda: kz.wild_cluster_bootstrap(SD, draws=99))
+ok("wild_cluster_bootstrap exact enumeration", lambda: kz.wild_cluster_bootstrap(RT, draws="exact"))
 
 # --------------------------------------------------------------------------- pretrends / honest
 bad("pretrend_test alpha 2", lambda: kz.pretrend_test(ES_SA, alpha=2), "alpha")
@@ -651,7 +651,7 @@ ok("synthetic_control one control region", lambda: sc(treated=P.regions[:-1][:12
 ok("synthetic_did one post period", lambda: sdid(post_from=2019))
 ok("randomization_inference exact on synthetic control", lambda: kz.randomization_inference(SC, progress=False))
 bad("wild_cluster_bootstrap exact with webb weights", lambda: kz.wild_cluster_bootstrap(R2, weights="webb",
-                                                                                   n_boot="exact"), "exact")
+                                                                                   draws="exact"), "exact")
 bad("leave_one_out by cohort with one cohort", lambda: kz.leave_one_out(R2, by="cohort"), "cohort")
 ok("pretrend_test on imputation result", lambda: kz.pretrend_test(IM))
 ok("placebo_in_time on synthetic DID", lambda: kz.placebo_in_time(SD, [1, 2]))

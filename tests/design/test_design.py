@@ -205,3 +205,26 @@ def test_missing_outcomes_one_policy(single):
         with pytest.warns(KzCausalWarning, match=r"outcome 'outcome' missing in 2 row\(s\).*left out"):
             result = estimator(panel, "outcome", first_treated="first_treated", **OPTIONS.get(estimator, {}))
         assert any("missing in 2 row(s)" in c for c in result.caveats), estimator.__name__
+
+
+def test_one_name_for_the_number_of_draws_with_the_old_names_deprecated(staggered, single):
+    new = kz.staggered_did(staggered, "outcome", first_treated="first_treated", draws=99, random_seed=3, progress=False)
+    with pytest.warns(DeprecationWarning, match=r"n_boot=.*deprecated.*pass draws="):
+        old = kz.staggered_did(staggered, "outcome", first_treated="first_treated", n_boot=99, random_seed=3,
+                               progress=False)
+    pd.testing.assert_frame_equal(new.table, old.table)
+    with pytest.raises(SpecificationError, match=r"n_boot= is the old name of draws=; pass only draws="):
+        kz.staggered_did(staggered, "outcome", first_treated="first_treated", n_boot=99, draws=99)
+    twfe = quiet(kz.twfe, staggered, "outcome", treatment="treated")
+    pairs = [(kz.wild_cluster_bootstrap, dict(random_seed=1), "n_boot", 199),
+             (kz.randomization_inference, dict(random_seed=1, progress=False), "assignments", 99)]
+    for check, options, old_name, value in pairs:
+        with pytest.warns(DeprecationWarning, match=rf"{old_name}="):
+            before = check(twfe, **{old_name: value}, **options)
+        after = check(twfe, draws=value, **options)
+        np.testing.assert_allclose(before.table.to_numpy(float), after.table.to_numpy(float), equal_nan=True)
+    with pytest.warns(DeprecationWarning, match="n_reps="):
+        before = quiet_but_deprecation(kz.synthetic_did, single, "outcome", first_treated="first_treated", n_reps=30,
+                                       random_seed=2)
+    after = quiet(kz.synthetic_did, single, "outcome", first_treated="first_treated", draws=30, random_seed=2)
+    assert before.effect_estimate == after.effect_estimate and before.std_errors.equals(after.std_errors)

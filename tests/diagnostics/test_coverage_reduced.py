@@ -13,7 +13,7 @@ def test_ri_and_wild_bootstrap_keep_their_size():
         treated = truth.first_treated.dropna().index.tolist()
         fe = kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster")
         ri.append(dx.randomization_inference(fe, progress=False).p_value < 0.05)
-        wcr.append(dx.wild_cluster_bootstrap(fe, n_boot=399, random_seed=seed).p_value < 0.05)
+        wcr.append(dx.wild_cluster_bootstrap(fe, draws=399, random_seed=seed).p_value < 0.05)
     # 40 null panels: a 5% test rejects 2 on average; P(>= 7 rejections) < 0.5% for a valid test
     assert np.sum(ri) <= 6 and np.sum(wcr) <= 6
 
@@ -39,7 +39,7 @@ def test_wild_bootstrap_of_callaway_santanna_keeps_its_size():
             e[:, j] = 0.5 * e[:, j - 1] + rng.normal(size=n)
         y = rng.normal(size=n)[:, None] + rng.normal(size=t)[None, :] + rng.uniform(0.5, 2.0, size=n)[:, None] * e
         fit = result.refit(rows.assign(outcome=y.ravel()))  # rows are sorted by region, then year
-        rejections += dx.wild_cluster_bootstrap(fit, n_boot=199, random_seed=rep).p_value < 0.05
+        rejections += dx.wild_cluster_bootstrap(fit, draws=199, random_seed=rep).p_value < 0.05
     assert 8 <= rejections <= 34
 
 

@@ -79,8 +79,8 @@ def test_ri_for_staggered_twfe_permutes_cohort_labels():
 def test_sampled_ri_is_seeded():
     panel, truth = kz.simulate_panel(random_seed=3)
     result = kz.did_2x2(panel, "outcome", treated=truth.first_treated.dropna().index, post_from=2014, fixed_effects=True)
-    a = randomization_inference(result, assignments=999, random_seed=5)
-    b = randomization_inference(result, assignments=999, random_seed=5)
+    a = randomization_inference(result, draws=999, random_seed=5)
+    b = randomization_inference(result, draws=999, random_seed=5)
     np.testing.assert_array_equal(a.distribution, b.distribution)
     exact = randomization_inference(result)
     assert exact.n_assignments == 12_376 and not a.exact
@@ -99,7 +99,7 @@ def test_wild_bootstrap_equals_wildboottest_with_full_enumeration(small, impose_
         reference = wildboottest(model, param="D", cluster=pd.factorize(frame["region"])[0], B=99_999, seed=1,
                                  weights_type="rademacher", impose_null=impose_null, show=False)
     ours = wild_cluster_bootstrap(kz.did_2x2(panel, "outcome", treated=treated, post_from=2014, fixed_effects=True, cov="cluster"),
-                                  n_boot="exact", impose_null=impose_null)
+                                  draws="exact", impose_null=impose_null)
     assert ours.n_boot == 2**8
     # both enumerate all 256 sign vectors: identical p-values (t's differ by a small-sample factor that cancels),
     # except that with the null imposed the vectors +-(1, ..., 1) rebuild the data, so their t* equals t up to
@@ -111,19 +111,19 @@ def test_wild_bootstrap_equals_wildboottest_with_full_enumeration(small, impose_
 def test_wild_bootstrap_interval_inverts_the_test():
     panel, truth = kz.simulate_panel(random_seed=3)
     result = kz.twfe(panel, "outcome", treatment="treated")
-    boot = wild_cluster_bootstrap(result, n_boot=1999, random_seed=2)
+    boot = wild_cluster_bootstrap(result, draws=1999, random_seed=2)
     assert boot.ci_low < boot.estimate < boot.ci_high
     assert boot.estimate == pytest.approx(result.params["treated"], abs=1e-10)
-    again = wild_cluster_bootstrap(result, n_boot=1999, random_seed=2)
+    again = wild_cluster_bootstrap(result, draws=1999, random_seed=2)
     assert (boot.ci_low, boot.ci_high, boot.p_value) == (again.ci_low, again.ci_high, again.p_value)
-    webb = wild_cluster_bootstrap(result, weights="webb", n_boot=1999, random_seed=2)
+    webb = wild_cluster_bootstrap(result, weights="webb", draws=1999, random_seed=2)
     assert webb.ci_low < webb.estimate < webb.ci_high
 
 
 def test_pooled_and_covariates_specifications_run():
     panel, truth = kz.simulate_panel(random_seed=3)
     pooled = kz.did_2x2(panel, "outcome", treated=truth.first_treated.dropna().index, post_from=2014)
-    assert 0 <= wild_cluster_bootstrap(pooled, n_boot=999, random_seed=1).p_value <= 1
+    assert 0 <= wild_cluster_bootstrap(pooled, draws=999, random_seed=1).p_value <= 1
     with_x = kz.twfe(panel.with_logs("grp"), "outcome", treatment="treated", covariates=["log_grp"])
     assert 0 <= randomization_inference(with_x).p_value <= 1
 
@@ -133,16 +133,16 @@ def test_bad_requests():
     result = kz.did_2x2(panel, "outcome", treated=truth.first_treated.dropna().index, post_from=2014)
     with pytest.raises(SpecificationError, match="fixed-effects"):
         randomization_inference(result, statistic="t")
-    with pytest.raises(SpecificationError, match="assignments"):
-        randomization_inference(result, assignments=0)
+    with pytest.raises(SpecificationError, match="draws"):
+        randomization_inference(result, draws=0)
     big, t2 = kz.simulate_panel(n_regions=40, cohorts={2014: 20}, random_seed=1)
     many = kz.did_2x2(big, "outcome", treated=t2.first_treated.dropna().index, post_from=2014, fixed_effects=True)
-    with pytest.raises(SpecificationError, match=r"137,846,528,820 assignments.*assignments=9999"):
+    with pytest.raises(SpecificationError, match=r"137,846,528,820 assignments.*draws=9999"):
         randomization_inference(many)
     with pytest.raises(SpecificationError, match="2\\^40"):
-        wild_cluster_bootstrap(many, n_boot="exact")
+        wild_cluster_bootstrap(many, draws="exact")
     with pytest.raises(SpecificationError, match="rademacher"):
-        wild_cluster_bootstrap(result, weights="webb", n_boot="exact")
+        wild_cluster_bootstrap(result, weights="webb", draws="exact")
     with pytest.raises(SpecificationError, match="needs control regions"):
         randomization_inference(kz.did_2x2(panel, "outcome", treated=panel.regions[:3], post_from=2014).refit(
             cohorts=dict.fromkeys(panel.regions, 2014.0)))

@@ -98,7 +98,7 @@ def test_randomization_inference_equals_dense_refits(case):
 def test_wild_bootstrap_equals_dense_refits_of_every_sign_vector(case):
     panel, frame = case
     result = kz.twfe(panel, "outcome", treatment="treated", covariates=["covariate"], cluster="macro")
-    boot = wild_cluster_bootstrap(result, n_boot="exact")
+    boot = wild_cluster_bootstrap(result, draws="exact")
     y = frame["outcome"].to_numpy()
     d = frame["treated"].to_numpy(float)
     clusters = pd.factorize(frame["macro"])[0]
@@ -122,7 +122,7 @@ def test_bootstrap_memory_guard_names_the_fix(monkeypatch, case):
     result = kz.twfe(panel, "outcome", treatment="treated", cluster="macro")
     monkeypatch.setattr(inference, "MAX_BOOTSTRAP_BYTES", 1000)
     with pytest.raises(kz.SpecificationError, match="coarser level"):
-        wild_cluster_bootstrap(result, n_boot=99)
+        wild_cluster_bootstrap(result, draws=99)
 
 
 @pytest.mark.parametrize("balanced", [True, False])

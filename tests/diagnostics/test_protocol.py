@@ -141,7 +141,7 @@ def test_every_check_and_table_accepts_the_result(name, frames):
     frame = frame_for(name, frames)
     panel = kz.read_panel(frame.assign(placebo=frame["population"].rank()), regions=None)
     result = quiet(fit, name, panel)
-    boot = kz.wild_cluster_bootstrap(result, n_boot="exact")
+    boot = kz.wild_cluster_bootstrap(result, draws="exact")
     wcr = result.regression is not None or result.linear is not None  # else: the score bootstrap-t
     assert boot.kind == ("WCR" if wcr else "score")
     # WCR counts the observed draw among the 2^G, so p > 0; the score bootstrap-t can give p = 0 with 6 clusters
@@ -185,14 +185,14 @@ def test_cluster_scores_reproduce_the_effect_variance(name, frames):
 
 def test_cs_bootstrap_is_fixed_at_fit_time():
     panel, _ = kz.simulate_panel(n_regions=12, cohorts={2013: 3, 2016: 3}, random_seed=2)
-    result = kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=199, random_seed=None, progress=False)
+    result = kz.staggered_did(panel, "outcome", first_treated="first_treated", draws=199, random_seed=None, progress=False)
     pd.testing.assert_frame_equal(result.att_gt, result.att_gt)
     first, second = result.aggregate("event"), result.aggregate("event")
     pd.testing.assert_frame_equal(first.table, second.table)
     pd.testing.assert_frame_equal(result.aggregate("group").table, result.aggregate("group").table)
-    other = kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=199, random_seed=None, progress=False)
+    other = kz.staggered_did(panel, "outcome", first_treated="first_treated", draws=199, random_seed=None, progress=False)
     assert not np.allclose(other.att_gt["std_error"], result.att_gt["std_error"])  # a fresh fit draws anew
-    seeded = [kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=199, random_seed=7, progress=False)
+    seeded = [kz.staggered_did(panel, "outcome", first_treated="first_treated", draws=199, random_seed=7, progress=False)
               for _ in range(2)]
     pd.testing.assert_frame_equal(seeded[0].table, seeded[1].table)
 
@@ -207,7 +207,7 @@ def test_score_bootstrap_where_no_regression_form_exists(frames):
     assert plain.regression is not None and plain.effect_estimate == pytest.approx(reg.effect_estimate, abs=1e-8)
     dr = quiet(kz.staggered_did, panel, "outcome", "first_treated", method="dr", covariates=["x"])
     assert dr.regression is None
-    boot = kz.wild_cluster_bootstrap(dr, n_boot="exact")
+    boot = kz.wild_cluster_bootstrap(dr, draws="exact")
     assert boot.kind == "score" and boot.ci_low < boot.estimate < boot.ci_high
     # all 2^6 sign vectors: the p-value is the share of |t*| >= |t|, computed here the long way
     s = dr.scores.iloc[:, 0].to_numpy()
@@ -270,7 +270,7 @@ def test_regression_wcr_equals_the_verified_fwl_wcr_on_twfe():
     general = EstimationResult(table=result.table, vcov=result.vcov, method="the same TWFE", effect=result.effect,
                                regression=lambda: form)
     for impose_null in (True, False):
-        fwl = kz.wild_cluster_bootstrap(result, n_boot="exact", impose_null=impose_null)
+        fwl = kz.wild_cluster_bootstrap(result, draws="exact", impose_null=impose_null)
         wcr = _regression_bootstrap(general, form, "rademacher", "exact", impose_null, 0.05, None)
         assert wcr.p_value == pytest.approx(fwl.p_value, abs=1e-12)
         assert (wcr.ci_low, wcr.ci_high) == pytest.approx((fwl.ci_low, fwl.ci_high), abs=1e-7)

@@ -119,6 +119,6 @@ def test_the_bootstrap_clusters_as_the_result(staggered_with_covariate):
     for result in (kz.twfe(panel, "outcome", treatment="treated", cluster="macro"),
                    kz.event_study(panel, "outcome", first_treated="first_treated", method="sun_abraham", cluster="macro"),
                    kz.staggered_did(panel, "outcome", first_treated="first_treated", cluster="macro")):
-        boot = kz.wild_cluster_bootstrap(result, n_boot="exact")
+        boot = kz.wild_cluster_bootstrap(result, draws="exact")
         assert boot.n_boot == 2**6 and any("only 6 clusters" in c for c in boot.caveats)
         assert result.n_clusters == 6 and result.scores.shape[0] == 6

@@ -309,7 +309,7 @@ def test_every_check_runs(fn):
                    {"restriction": "relative_magnitude", "Mbar": [0.5], "grid_points": 10}):
         honest = quiet(kz.honest_sensitivity, result, progress=False, **bounds)
         assert len(honest.table) and honest.original[0] < honest.estimate < honest.original[1]
-    boot = kz.wild_cluster_bootstrap(result, n_boot="exact")
+    boot = kz.wild_cluster_bootstrap(result, draws="exact")
     assert boot.kind == "score"  # no regression form: the effect is not an OLS coefficient of the rows
     ri = quiet(kz.randomization_inference, result, progress=False)
     assert ri.n_assignments == 30 and ri.observed == pytest.approx(result.effect_estimate, abs=1e-12)

@@ -83,7 +83,7 @@ def test_staggered_equals_refitting_each_outcome(staggered_with_covariate, setti
 def test_estimators_without_a_shortcut_refit_each_outcome(staggered_with_covariate):
     panel, _ = staggered_with_covariate
     fits = [kz.staggered_did(panel, "outcome", first_treated="first_treated", covariates=["x"]),
-            kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=99, random_seed=1),
+            kz.staggered_did(panel, "outcome", first_treated="first_treated", draws=99, random_seed=1),
             kz.twfe(panel, "outcome", treatment="treated", cov="robust")]
     for result in fits:
         assert result.outcome_refitter is None

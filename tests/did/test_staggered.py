@@ -140,8 +140,8 @@ def test_recovers_heterogeneous_dynamic_effects():
 def test_multiplier_bootstrap_is_seeded_and_close_to_analytic():
     panel, _ = kz.simulate_panel(n_regions=400, cohorts={2012: 100, 2016: 100}, random_seed=2)
     analytic = kz.staggered_did(panel, "outcome", first_treated="first_treated").aggregate("event")
-    a = kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=1999, random_seed=7).aggregate("event")
-    b = kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=1999, random_seed=7).aggregate("event")
+    a = kz.staggered_did(panel, "outcome", first_treated="first_treated", draws=1999, random_seed=7).aggregate("event")
+    b = kz.staggered_did(panel, "outcome", first_treated="first_treated", draws=1999, random_seed=7).aggregate("event")
     pd.testing.assert_frame_equal(a.table, b.table)
     np.testing.assert_allclose(a.table["std_error"], analytic.table["std_error"], rtol=0.1)
     width_uniform = (a.table["ci_high"] - a.table["ci_low"]) / a.table["std_error"]
@@ -214,10 +214,10 @@ def test_a_bootstrap_that_cannot_fit_is_refused_up_front(staggered):
 
     panel, _ = staggered
     start = time.perf_counter()
-    with pytest.raises(SpecificationError, match=r"n_boot=1,000,000,000 would need[\s\S]*the cap is n_boot=") as info:
-        kz.staggered_did(panel, "outcome", first_treated="first_treated", n_boot=10**9)
+    with pytest.raises(SpecificationError, match=r"draws=1,000,000,000 would need[\s\S]*the cap is draws=") as info:
+        kz.staggered_did(panel, "outcome", first_treated="first_treated", draws=10**9)
     assert time.perf_counter() - start < 5
-    cap = int(re.search(r"the cap is n_boot=([\d,]+)", str(info.value)).group(1).replace(",", ""))
+    cap = int(re.search(r"the cap is draws=([\d,]+)", str(info.value)).group(1).replace(",", ""))
     size = dict(n_clusters=len(panel.regions), n_cells=len(panel.years) ** 2)
     _check_bootstrap_size(cap, **size)
     with pytest.raises(SpecificationError):

@@ -231,7 +231,7 @@ def prop99():
 
 def test_california_prop99_matches_r_synthdid(prop99):
     """R synthdid README: synthdid_estimate -15.604, sc_estimate -19.620, did_estimate -27.349."""
-    sdid = synthetic_did(prop99, "packs", treated=["California"], post_from=1989, n_reps=20, random_seed=1)
+    sdid = synthetic_did(prop99, "packs", treated=["California"], post_from=1989, draws=20, random_seed=1)
     assert sdid.effect_estimate == pytest.approx(-15.604, abs=1e-3)
     did = kz.did_2x2(prop99, "packs", treated=["California"], post_from=1989, fixed_effects=True)
     assert did.effect_estimate == pytest.approx(-27.349, abs=1e-3)
@@ -367,8 +367,8 @@ def test_variance_settings_and_their_limits(serpin_like, one_treated):
     panel, treated = serpin_like
     with pytest.raises(SpecificationError, match="variance='sandwich'"):
         synthetic_did(panel, "outcome", treated=treated, post_from=2014, variance="sandwich")
-    with pytest.raises(SpecificationError, match="n_reps=1"):
-        synthetic_did(panel, "outcome", treated=treated, post_from=2014, n_reps=1)
+    with pytest.raises(SpecificationError, match="draws=1"):
+        synthetic_did(panel, "outcome", treated=treated, post_from=2014, draws=1)
     with pytest.raises(SpecificationError, match="post_from='2014'"):
         synthetic_did(panel, "outcome", treated=treated, post_from="2014")
     with pytest.raises(SpecificationError, match="more control regions than treated"):
@@ -389,10 +389,10 @@ def test_variance_settings_and_their_limits(serpin_like, one_treated):
 
 def test_seed_is_drawn_once_so_refits_repeat_the_draws(serpin_like):
     panel, treated = serpin_like
-    result = synthetic_did(panel, "outcome", treated=treated, post_from=2014, n_reps=20)
+    result = synthetic_did(panel, "outcome", treated=treated, post_from=2014, draws=20)
     again = result.refit()
     assert again.std_errors.iloc[0] == result.std_errors.iloc[0]
-    other = synthetic_did(panel, "outcome", treated=treated, post_from=2014, n_reps=20)
+    other = synthetic_did(panel, "outcome", treated=treated, post_from=2014, draws=20)
     assert other.std_errors.iloc[0] != result.std_errors.iloc[0]
 
 

@@ -139,16 +139,16 @@ def test_recovers_a_known_effect_on_simulated_flows():
 def test_randomization_inference_over_region_roles():
     flows, sending, receiving = _simulated_flows(1.0, 0)
     result = pair_did(flows, sending, receiving, 2014)
-    ri = kz.randomization_inference(result, assignments=1999, random_seed=1, progress=False)
+    ri = kz.randomization_inference(result, draws=1999, random_seed=1, progress=False)
     # exp(1) times larger targeted flows: no relabelling of 14 regions comes close, so p is at
     # its floor 1/2000 (the observed assignment always counts).
     assert ri.p_value <= 2 / 2000
     null_flows, s0, r0 = _simulated_flows(0.0, 1)
-    ri0 = kz.randomization_inference(pair_did(null_flows, s0, r0, 2014), assignments=999, random_seed=1,
+    ri0 = kz.randomization_inference(pair_did(null_flows, s0, r0, 2014), draws=999, random_seed=1,
                                      progress=False)
     assert 0.0 < ri0.p_value <= 1.0
     assert ri0.n_assignments == 1000
-    again = kz.randomization_inference(pair_did(null_flows, s0, r0, 2014), assignments=999, random_seed=1,
+    again = kz.randomization_inference(pair_did(null_flows, s0, r0, 2014), draws=999, random_seed=1,
                                        progress=False)
     assert again.p_value == ri0.p_value
 

@@ -67,7 +67,7 @@ def test_resampling_inference_is_computed_effect_by_effect(layout):
     estimators = {"TWFE": lambda p, y: kz.twfe(p, y, treatment="treated")}
     result = power_analysis(layout, "outcome", first_treated="first_treated", estimators=estimators,
                             inference=["analytic", "wild_bootstrap", "randomization"], effects=[0.0, 0.5],
-                            error=ErrorProcess(rho=0.0, sigma=0.05), n_sims=10, n_draws=99, random_seed=2,
+                            error=ErrorProcess(rho=0.0, sigma=0.05), n_sims=10, draws=99, random_seed=2,
                             progress=False)
     table = result.power.set_index(["inference", "effect"])["power"]
     # an effect of 10 error sds is detected by every method in every panel

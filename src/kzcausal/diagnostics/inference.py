@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from ..design import renamed
 from ..errors import SpecificationError, check_alpha, check_count, check_flag, check_seed
 from ..linalg import Absorber, cluster_matrix
 from ..parallel import map_tasks
@@ -131,9 +132,10 @@ class RandomizationResult(CheckResult):
         return ax
 
 
+@renamed(assignments="draws")
 def randomization_inference(
     result: EstimationResult,
-    assignments: Literal["exact"] | int = "exact",
+    draws: Literal["exact"] | int = "exact",
     *,
     statistic: Literal["estimate", "t"] = "estimate",
     level: Literal["region", "cluster"] = "region",
@@ -145,7 +147,7 @@ def randomization_inference(
     The regions' first treated years (cohort labels, never treated included) are
     reassigned across regions; the effect (``result.effect``) is recomputed for every
     distinct assignment (``"exact"``: with 17 regions and 6 treated, all C(17, 6) = 12,376)
-    or for ``assignments`` random permutations (the observed assignment is always counted).
+    or for ``draws`` random permutations (the observed assignment is always counted).
     The two-sided p-value is the share of assignments with ``|statistic| >= |observed|``.
 
     Parameters
@@ -173,8 +175,8 @@ def randomization_inference(
         raise SpecificationError(f"statistic={statistic!r}; use 'estimate' or 't'.")
     check_seed(random_seed)
     check_flag(progress, "progress")
-    if not (isinstance(assignments, str) and assignments == "exact"):
-        check_count(assignments, "assignments", minimum=MIN_SAMPLED,
+    if not (isinstance(draws, str) and draws == "exact"):
+        check_count(draws, "draws", minimum=MIN_SAMPLED,
                     fix=f"'exact' for every assignment, or a sample: at least {MIN_SAMPLED} (p-values can go below "
                         f"0.05 only from 1/(1 + {MIN_SAMPLED})), 9999 for a study")
     if level not in ("region", "cluster"):
@@ -192,27 +194,27 @@ def randomization_inference(
     if linear is not None and linear.nuisance == "pooled" and statistic == "t":
         raise SpecificationError("statistic='t' on paper 002's pooled 2x2 is not supported; use the fixed-effects "
                                  "specification (did_2x2(..., fixed_effects=True) or twfe), or statistic='estimate'.")
-    exact = assignments == "exact"
+    exact = draws == "exact"
     if exact:
         count = _count_assignments(labels)
         if count > MAX_EXACT:
             raise SpecificationError(f"exact enumeration needs {count:,} assignments (> {MAX_EXACT:,}). "
-                                     "Fix: pass assignments=9999 (a random sample of permutations).")
+                                     "Fix: pass draws=9999 (a random sample of permutations).")
         matrix = _enumerate(labels)
     else:
-        if not isinstance(assignments, (int, np.integer)) or isinstance(assignments, bool) or assignments < 1:
-            raise SpecificationError(f"assignments={assignments!r}; use 'exact' or a positive number.")
-        if assignments > MAX_SAMPLED:
-            raise SpecificationError(f"assignments={assignments:,} is more than {MAX_SAMPLED:,}; the p-value's "
-                                     "Monte Carlo error at 10^5 draws is already below 0.002. Fix: fewer assignments.")
-        if assignments * len(labels) > MAX_LABELS:
+        if not isinstance(draws, (int, np.integer)) or isinstance(draws, bool) or draws < 1:
+            raise SpecificationError(f"draws={draws!r}; use 'exact' or a positive number.")
+        if draws > MAX_SAMPLED:
+            raise SpecificationError(f"draws={draws:,} is more than {MAX_SAMPLED:,}; the p-value's "
+                                     "Monte Carlo error at 10^5 draws is already below 0.002. Fix: fewer draws.")
+        if draws * len(labels) > MAX_LABELS:
             raise SpecificationError(
-                f"{assignments:,} assignments of {len(labels):,} {unit}s' labels need "
-                f"{assignments * len(labels) * 8 / 2**30:.1f} GiB; the cap is {MAX_LABELS * 8 / 2**30:.1f} GiB. Fix: "
-                f"at most {MAX_LABELS // len(labels):,} assignments"
+                f"{draws:,} draws of {len(labels):,} {unit}s' labels need "
+                f"{draws * len(labels) * 8 / 2**30:.1f} GiB; the cap is {MAX_LABELS * 8 / 2**30:.1f} GiB. Fix: "
+                f"at most {MAX_LABELS // len(labels):,} draws"
                 + (", or level='cluster' if treatment was assigned to whole clusters." if unit == "region" else "."))
         rng = np.random.default_rng(random_seed)
-        matrix = np.vstack([labels, rng.permuted(np.tile(labels, (assignments, 1)), axis=1)])
+        matrix = np.vstack([labels, rng.permuted(np.tile(labels, (draws, 1)), axis=1)])
     observed_index = int(np.flatnonzero((matrix == labels[None, :]).all(axis=1))[0])  # inf == inf
     caveats = []
     if linear is not None and region_of_unit is not None and linear.nuisance != "pooled":
@@ -461,11 +463,12 @@ class BootstrapResult(CheckResult):
         return ax
 
 
+@renamed(n_boot="draws")
 def wild_cluster_bootstrap(
     result: EstimationResult,
     *,
     weights: Literal["rademacher", "webb"] = "rademacher",
-    n_boot: int | Literal["exact"] = 9999,
+    draws: int | Literal["exact"] = 9999,
     impose_null: bool | None = None,
     alpha: float = 0.05,
     random_seed: int | None = None,
@@ -480,7 +483,7 @@ def wild_cluster_bootstrap(
     Nielsen, MacKinnon & Webb 2019). A result with cluster scores but no regression form
     (Callaway-Sant'Anna with covariates, IPW or DR) gets the score bootstrap-t (Kline & Santos
     2012): ``t* = sum v_g s_g / sqrt(sum v_g^2 s_g^2)`` against the observed t, with the
-    symmetric bootstrap-t interval. With Rademacher weights and ``n_boot="exact"`` all 2^G sign
+    symmetric bootstrap-t interval. With Rademacher weights and ``draws="exact"`` all 2^G sign
     vectors are enumerated (G <= 20), which is deterministic.
 
     Parameters
@@ -489,10 +492,14 @@ def wild_cluster_bootstrap(
         Any estimator's result with ``linear``, ``regression`` or ``scores``.
     weights
         ``"rademacher"`` (+-1) or ``"webb"`` (six-point, for very few clusters).
+    draws
+        Bootstrap draws, or ``"exact"`` (every Rademacher sign vector; ``n_boot=`` is the
+        deprecated name).
     impose_null
         ``None``: WCR where there is a regression form, else the score bootstrap.
         ``True``/``False`` ask for WCR/WCU, which need a regression form.
     """
+    n_boot = draws
     check_result(result, "wild_cluster_bootstrap")
     if weights not in ("rademacher", "webb"):
         raise SpecificationError(f"weights={weights!r}; use 'rademacher' or 'webb'.")
@@ -640,15 +647,15 @@ def _few_draws(g_count: int, weights: str) -> tuple[str, ...]:
 def _weights(kind: str, n_boot, n_units: int, random_seed: int | None) -> np.ndarray:
     if n_boot == "exact":
         if kind != "rademacher":
-            raise SpecificationError("n_boot='exact' enumerates Rademacher sign vectors; use weights='rademacher'.")
+            raise SpecificationError("draws='exact' enumerates Rademacher sign vectors; use weights='rademacher'.")
         if n_units > 20:
-            raise SpecificationError(f"exact enumeration needs 2^{n_units} draws; pass n_boot=9999 instead.")
+            raise SpecificationError(f"exact enumeration needs 2^{n_units} draws; pass draws=9999 instead.")
         codes = np.arange(2**n_units, dtype=np.int64)[:, None] >> np.arange(n_units)[None, :]
         return 1.0 - 2.0 * (codes & 1)  # every sign vector once, all +1 first
     if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 1:
-        raise SpecificationError(f"n_boot={n_boot!r}; use a positive number of draws or 'exact'.")
+        raise SpecificationError(f"draws={n_boot!r}; use a positive number of draws or 'exact'.")
     if n_boot * n_units > 2 * 10**8:
-        raise SpecificationError(f"n_boot={n_boot:,} draws for {n_units} clusters need "
+        raise SpecificationError(f"draws={n_boot:,} for {n_units} clusters need "
                                  f"{n_boot * n_units * 8 / 2**30:.1f} GiB; 99,999 draws give a p-value accurate to "
                                  "+-0.0014. Fix: fewer draws.")
     rng = np.random.default_rng(random_seed)

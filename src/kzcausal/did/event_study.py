@@ -19,7 +19,7 @@ from ..panel import RegionPanel
 from ..results import COLUMNS, EventStudyResult, RegressionForm, coefficient_table
 from ..design import (SSC, ControlGroup, DIDDesign, check_anticipation, check_clustering, check_panel, check_ssc,
                       cohort_share_weights, estimation_rows, few_cluster_notes, positional_deprecated,
-                      resolve_assignment, ssc_scale)
+                      renamed, resolve_assignment, ssc_scale)
 from .regression import cluster_sums, two_way_demean, within_ols
 from .staggered import staggered_did
 
@@ -28,6 +28,7 @@ __all__ = ["event_study"]
 EventMethod = Literal["cs", "sun_abraham", "twfe"]
 
 
+@renamed(n_boot="draws")
 @positional_deprecated("first_treated")
 def event_study(
     panel: RegionPanel,
@@ -48,7 +49,7 @@ def event_study(
     cluster: str | Mapping[str, object] | None = None,
     ssc: SSC = "fixest",
     alpha: float = 0.05,
-    n_boot: int = 0,
+    draws: int = 0,
     random_seed: int | None = None,
 ) -> EventStudyResult:
     """Dynamic treatment effects by event time (years since adoption).
@@ -87,8 +88,8 @@ def event_study(
         Regression methods: small-sample correction of the clustered covariance,
         ``"fixest"`` (default: = R fixest / Stata ``reghdfe``), ``"linearmodels"`` or ``"none"``
         (see :mod:`kzcausal.did.regression`). CS errors are influence-function based (R did).
-    control_group, anticipation, alpha, n_boot, random_seed
-        As in :func:`staggered_did` (``n_boot`` applies to CS).
+    control_group, anticipation, alpha, draws, random_seed
+        As in :func:`staggered_did` (``draws``, the multiplier bootstrap's, applies to CS).
 
     References
     ----------
@@ -107,10 +108,10 @@ def event_study(
     check_anticipation(anticipation)
     check_flag(bin_endpoints, "bin_endpoints")
     # no fixed cap: staggered_did refuses a bootstrap by its memory and work, which depend on regions and years
-    check_count(n_boot, "n_boot", minimum=0, fix="n_boot=0 for analytic errors, 999 or 9999 for a bootstrap")
-    if n_boot and method != "cs":
-        raise SpecificationError(f"n_boot={n_boot}: the multiplier bootstrap (uniform bands) is for method='cs'; "
-                                 f"method={method!r} has clustered errors. Fix: drop n_boot, or use method='cs'; "
+    check_count(draws, "draws", minimum=0, fix="draws=0 for analytic errors, 999 or 9999 for a bootstrap")
+    if draws and method != "cs":
+        raise SpecificationError(f"draws={draws}: the multiplier bootstrap (uniform bands) is for method='cs'; "
+                                 f"method={method!r} has clustered errors. Fix: drop draws, or use method='cs'; "
                                  "for bootstrap inference on this event study use kz.wild_cluster_bootstrap(result).")
     check_seed(random_seed)
     if isinstance(reference, bool) or not isinstance(reference, (int, np.integer)) or reference >= 0:
@@ -125,7 +126,7 @@ def event_study(
         result = staggered_did(panel, outcome, first_treated=first_treated, treated=treated, post_from=post_from,
                                treatment=treatment, control_group=control_group,
                                anticipation=anticipation, covariates=covariates, base_period="universal",
-                               cluster=cluster, alpha=alpha, n_boot=n_boot, random_seed=random_seed)
+                               cluster=cluster, alpha=alpha, draws=draws, random_seed=random_seed)
         return result.aggregate("event", min_e=None if leads is None else -leads, max_e=lags)
     check_clustering(cluster)
     assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,

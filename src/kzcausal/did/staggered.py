@@ -40,7 +40,7 @@ from ..errors import KzCausalWarning, SpecificationError, check_alpha, check_cou
 from ..panel import RegionPanel
 from ..results import COLUMNS, EstimationResult, EventStudyResult, RegressionForm, coefficient_table
 from ..design import (ControlGroup, DIDDesign, check_clustering, estimation_rows, few_cluster_notes,
-                      positional_deprecated, resolve_assignment)
+                      positional_deprecated, renamed, resolve_assignment)
 from .regression import cluster_sums
 
 __all__ = ["staggered_did", "AttgtResult"]
@@ -65,6 +65,7 @@ class _Settings:
     progress: bool
 
 
+@renamed(n_boot="draws")
 @positional_deprecated("first_treated")
 def staggered_did(
     panel: RegionPanel,
@@ -81,7 +82,7 @@ def staggered_did(
     base_period: Literal["varying", "universal"] = "varying",
     cluster: str | Mapping[str, object] | None = None,
     alpha: float = 0.05,
-    n_boot: int = 0,
+    draws: int = 0,
     random_seed: int | None = None,
     progress: bool = True,
 ) -> AttgtResult:
@@ -115,8 +116,8 @@ def staggered_did(
         (default: the region, R did's unit).
     alpha
         1 - confidence level.
-    n_boot
-        Multiplier-bootstrap draws (Rademacher, by cluster). With ``n_boot > 0``
+    draws
+        Multiplier-bootstrap draws (Rademacher, by cluster; ``n_boot=`` is the deprecated name). With ``draws > 0``
         standard errors are the bootstrap ones and intervals of the cells are uniform
         (simultaneous) bands; with 0, analytic pointwise intervals. The draws are fixed at
         fit time: reading the result twice gives the same numbers.
@@ -139,7 +140,7 @@ def staggered_did(
     """
     if method not in _METHOD_NAMES:
         raise SpecificationError(f"method={method!r}; use 'reg', 'ipw' or 'dr'.")
-    n_boot = check_count(n_boot, "n_boot", minimum=0, fix="0 for analytic errors, or a number of draws")
+    n_boot = check_count(draws, "draws", minimum=0, fix="0 for analytic errors, or a number of draws")
     if base_period not in ("varying", "universal"):
         raise SpecificationError(f"base_period={base_period!r}; use 'varying' or 'universal'.")
     alpha, random_seed = check_alpha(alpha), check_seed(random_seed)
@@ -163,7 +164,7 @@ def staggered_did(
         assignment.cohorts[np.isfinite(assignment.cohorts)]), control_group=control_group, method=method,
         anticipation=anticipation, covariates=covariates, base_period=base_period,
         cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster", alpha=alpha,
-        n_boot=n_boot, random_seed=random_seed)
+        draws=n_boot, random_seed=random_seed)
     return _fit_attgt(rows, outcome, settings, spec, warn=True, notes=notes,
                       codes=(panel.codes_of(rows.index), panel.region_codes[1]))
 
@@ -180,9 +181,9 @@ def _check_bootstrap_size(n_boot: int, *, n_clusters: int, n_cells: int) -> None
     size, work = 8.0 * n_boot * n_cells, float(n_boot) * n_clusters * n_cells
     if size > MAX_BOOTSTRAP_BYTES or work > MAX_BOOTSTRAP_WORK:
         cap = int(min(MAX_BOOTSTRAP_BYTES / (8.0 * n_cells), MAX_BOOTSTRAP_WORK / (n_clusters * n_cells)))
-        raise SpecificationError(f"n_boot={n_boot:,} would need up to {size / 1024**3:.1f} GiB and "
+        raise SpecificationError(f"draws={n_boot:,} would need up to {size / 1024**3:.1f} GiB and "
                                  f"{work:.2g} multiply-adds ({n_clusters:,} clusters x up to {n_cells:,} cells); "
-                                 f"the cap is n_boot={cap:,}. Fix: use at most that many draws (999 to 9,999 are "
+                                 f"the cap is draws={cap:,}. Fix: use at most that many draws (999 to 9,999 are "
                                  "plenty for 5% tests and bands).")
 
 

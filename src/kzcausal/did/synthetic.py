@@ -39,7 +39,7 @@ from ..errors import (KzCausalWarning, SpecificationError, check_alpha, check_co
 from ..panel import RegionPanel
 from ..results import EstimationResult, RegressionForm, axes_for, coefficient_table
 from ..design import Assignment, check_outcome_varies, check_panel, estimation_rows, positional_deprecated, \
-    resolve_assignment
+    renamed, resolve_assignment
 
 __all__ = ["synthetic_did", "synthetic_control", "SyntheticDIDResult", "SyntheticControlResult"]
 
@@ -590,6 +590,7 @@ class SyntheticDIDResult(EstimationResult):
         return ax
 
 
+@renamed(n_reps="draws")
 @positional_deprecated("treated", "post_from")
 def synthetic_did(
     panel: RegionPanel,
@@ -600,7 +601,7 @@ def synthetic_did(
     first_treated: str | Mapping[str, float] | None = None,
     treatment: str | None = None,
     variance: Variance = "placebo",
-    n_reps: int = 200,
+    draws: int = 200,
     random_seed: int | None = None,
     progress: bool = True,
     alpha: float = 0.05,
@@ -632,8 +633,8 @@ def synthetic_did(
         with a single treated region; needs more controls than treated regions),
         ``"jackknife"`` (Algorithm 3, fixed weights; undefined, NaN, with one treated region)
         or ``"bootstrap"`` (Algorithm 2; undefined, NaN, with one treated region, as in R).
-    n_reps
-        Placebo or bootstrap replications (ignored by the jackknife).
+    draws
+        Placebo or bootstrap replications (ignored by the jackknife; ``n_reps=`` is the deprecated name).
     random_seed
         Seed of the replications; if None one is drawn at fit time and kept, so re-fits
         (leave-one-out, placebo in time) repeat the same draws.
@@ -658,7 +659,7 @@ def synthetic_did(
     check_flag(progress, "progress")  # the replications are one vectorised batch: nothing to report
     if variance not in ("placebo", "jackknife", "bootstrap"):
         raise SpecificationError(f"variance={variance!r}; use 'placebo', 'jackknife' or 'bootstrap'.")
-    check_count(n_reps, "n_reps", minimum=2, cap=MAX_REPS, unit_cost="one re-estimation of both sets of weights",
+    n_reps = check_count(draws, "draws", minimum=2, cap=MAX_REPS, unit_cost="one re-estimation of both sets of weights",
                 fix="R synthdid's default is 200")
     check_alpha(alpha)
     rows, assignment, notes = _panel_rows(panel, outcome, dict(treated=treated, post_from=post_from,
@@ -668,7 +669,7 @@ def synthetic_did(
                              seed=None if variance == "jackknife" else _resolve_seed(random_seed), alpha=alpha)
     spec = dict(estimator="synthetic_did", outcome=outcome, treated=assignment.treated,
                 treated_group=assignment.group, post_from=(assignment.adoption_years or [None])[0],
-                variance=variance, n_reps=int(n_reps), random_seed=random_seed, alpha=alpha)
+                variance=variance, draws=int(n_reps), random_seed=random_seed, alpha=alpha)
     return _fit_sdid(rows, outcome, settings=settings, spec=spec, warn=True).noting(notes)
 
 

@@ -11,7 +11,7 @@ the programme? ``pair_did`` answers it with pair and year fixed effects,
 ``b`` being the proportional change (``exp(b) - 1``) of the targeted flows relative to the
 others. The treatment is assigned to regions, not pairs, so the honest test permutes which
 regions are labelled sending and receiving: ``kz.randomization_inference(result,
-assignments=9999)`` works on the result directly (its regions' labels are the "cohorts").
+draws=9999)`` works on the result directly (its regions' labels are the "cohorts").
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..design import Assignment, estimation_rows, positional_deprecated, resolve_assignment
+from ..design import Assignment, estimation_rows, positional_deprecated, renamed, resolve_assignment
 from ..errors import KzCausalError, SpecificationError, check_alpha, check_count, check_flag, check_seed
 from ..panel import RegionPanel, read_panel
 from ..parallel import map_tasks
@@ -153,6 +153,7 @@ def _default_estimators() -> dict[str, Callable[[RegionPanel, str], EstimationRe
             "Callaway-Sant'Anna": lambda panel, outcome: staggered_did(panel, outcome, first_treated="first_treated")}
 
 
+@renamed(n_draws="draws")
 @positional_deprecated("first_treated")
 def power_analysis(
     panel: RegionPanel,
@@ -169,7 +170,7 @@ def power_analysis(
     error: ErrorProcess | None = None,
     target: float = 0.8,
     alpha: float = 0.05,
-    n_draws: int = 199,
+    draws: int = 199,
     random_seed: int | None = None,
     progress: bool = True,
 ) -> PowerResult:
@@ -188,7 +189,8 @@ def power_analysis(
         Callaway-Sant'Anna.
     inference
         Any of ``"analytic"`` (the result's own p-value), ``"wild_bootstrap"`` (WCR,
-        ``n_draws`` draws) and ``"randomization"`` (``n_draws`` sampled reassignments).
+        ``draws`` draws) and ``"randomization"`` (``draws`` sampled reassignments; ``n_draws=`` is the
+        deprecated name).
     effects
         Effects to tabulate (in outcome units); default: 0 to 4 error standard deviations.
     n_sims
@@ -225,12 +227,12 @@ def power_analysis(
         raise SpecificationError(f"inference={inference!r}; use a list of {list(INFERENCE)}.")
     n_sims = check_count(n_sims, "n_sims", minimum=10, cap=MAX_SIMS, unit_cost="one simulated panel re-estimated by "
                          "every estimator at every effect size", fix="500 for a study")
-    check_count(n_draws, "n_draws", minimum=19, cap=MAX_DRAWS, unit_cost="one bootstrap or permutation draw per "
+    n_draws = check_count(draws, "draws", minimum=19, cap=MAX_DRAWS, unit_cost="one bootstrap or permutation draw per "
                 "simulated panel", fix="199 (the default) or 999")
     if set(inference) - {"analytic"} and n_sims * n_draws > MAX_SIMS_X_DRAWS:
-        raise SpecificationError(f"n_sims x n_draws = {n_sims:,} x {n_draws:,} = {n_sims * n_draws:,} draws of "
+        raise SpecificationError(f"n_sims x draws = {n_sims:,} x {n_draws:,} = {n_sims * n_draws:,} draws of "
                                  f"{'/'.join(sorted(set(inference) - {'analytic'}))} inference exceeds the cap "
-                                 f"{MAX_SIMS_X_DRAWS:,} (hours of work). Fix: lower n_sims or n_draws so that their "
+                                 f"{MAX_SIMS_X_DRAWS:,} (hours of work). Fix: lower n_sims or draws so that their "
                                  f"product is at most {MAX_SIMS_X_DRAWS:,}.")
     check_alpha(target, "target")
     check_alpha(alpha)
@@ -360,10 +362,10 @@ def _one_panel(s: int, seed: np.random.SeedSequence, *, base: EstimationResult, 
                 out.update(estimate=row["estimate"], se=row["std_error"],
                            critical=(row["ci_high"] - row["estimate"]) / row["std_error"])
         if "wild_bootstrap" in inference:
-            stats["wild_bootstrap"][j] = wild_cluster_bootstrap(result, n_boot=n_draws, random_seed=child).p_value
+            stats["wild_bootstrap"][j] = wild_cluster_bootstrap(result, draws=n_draws, random_seed=child).p_value
         if "randomization" in inference:
             stats["randomization"][j] = randomization_inference(
-                result, assignments=n_draws, random_seed=child, progress=False).p_value
+                result, draws=n_draws, random_seed=child, progress=False).p_value
     return out
 
 

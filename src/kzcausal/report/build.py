@@ -524,11 +524,11 @@ def build_report(
             sec.html.append(_pre(res["ri_cs"].summary()))
 
     def bootstrap(sec):
-        res["wcb"] = dx.wild_cluster_bootstrap(needs_fit(), n_boot=draws or 9999, random_seed=random_seed)
+        res["wcb"] = dx.wild_cluster_bootstrap(needs_fit(), draws=draws or 9999, random_seed=random_seed)
         sec.html.append(_pre(res["wcb"].summary()))
         if "att" in res:
             exact = res["att"].n_clusters <= 17
-            res["wcb_cs"] = dx.wild_cluster_bootstrap(res["att"], n_boot="exact" if exact else draws or 9999,
+            res["wcb_cs"] = dx.wild_cluster_bootstrap(res["att"], draws="exact" if exact else draws or 9999,
                                                       random_seed=random_seed)
             sec.html.append(_pre(res["wcb_cs"].summary()))
 
@@ -542,7 +542,7 @@ def build_report(
 
         single_adoption()
         res["sdid"] = fit = synthetic_did(panel, s.outcome, **design, variance=s.option("sdid_variance", "placebo"),
-                                          n_reps=draws or 200, random_seed=random_seed, progress=False, **alpha)
+                                          draws=draws or 200, random_seed=random_seed, progress=False, **alpha)
         sec.html.append(_pre(fit.summary()))
         weights = fit.unit_weights.sort_values(ascending=False)
         sec.html.append("<p>Unit weights of the control regions and time weights of the pre-period years:</p>"
@@ -556,7 +556,7 @@ def build_report(
         res["sc"] = fit = synthetic_control(panel, s.outcome, **design, random_seed=random_seed, **alpha)
         sec.html.append(_pre(fit.summary()))
         if len(treated) > 1:  # the placebo-set p-value of an average over-rejects; RI over all regions does not
-            res["sc_ri"] = ri = dx.randomization_inference(fit, assignments=draws or 999, random_seed=random_seed,
+            res["sc_ri"] = ri = dx.randomization_inference(fit, draws=draws or 999, random_seed=random_seed,
                                                            progress=False)
             sec.html.append(f"<p>Randomization inference (treatment reassigned across all regions, {draws or 999} draws), the "
                             "test to read for the average: its size is right where the placebo-set p-value's is "
@@ -738,7 +738,7 @@ def _migration_sections(run: _Run, random_seed: int) -> None:
         fits["ppml"].plot(ax=axes[0]).set_title("PPML: sending -> receiving vs other pairs", fontsize="small")
         fits["ols"].plot(ax=axes[1]).set_title("log-linear", fontsize="small")
         sec.figures.append(_figure(fig))
-        res["serpin_flows_ri"] = {m: dx.randomization_inference(fit, assignments=99_999, random_seed=random_seed,
+        res["serpin_flows_ri"] = {m: dx.randomization_inference(fit, draws=99_999, random_seed=random_seed,
                                                                 progress=False) for m, fit in fits.items()}
         for ri in res["serpin_flows_ri"].values():
             sec.html.append(_pre(ri.summary()))
