@@ -83,15 +83,15 @@ def test_switches_take_booleans_not_truthy_strings(world, call, names):
     (lambda w: kz.wild_cluster_bootstrap(w["did"], random_seed=[1]), ["random_seed="]),
     (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", draws=50, random_seed=-1),
      ["random_seed="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", draws=2.5), ["n_boot="]),
-    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", draws=True), ["n_boot="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", draws=2.5), ["draws="]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", draws=True), ["draws="]),
     (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", method="sun_abraham", draws=99),
-     ["n_boot=99", "method='cs'"]),
+     ["draws=99", "method='cs'"]),
     (lambda w: kz.pretrend_test(w["es"], n_sim=1e4), ["n_sim="]),
     (lambda w: kz.pretrend_test(w["es"], power=0.8), ["power="]),
     (lambda w: kz.pretrend_test(w["es"], power=(1.5,)), ["power="]),
     (lambda w: kz.honest_sensitivity(w["es"], grid_points=10.5), ["grid_points="]),
-    (lambda w: kz.randomization_inference(w["did"], 1, progress=False), ["assignments=", "19"]),
+    (lambda w: kz.randomization_inference(w["did"], 1, progress=False), ["draws=", "19"]),
     (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10, effects=["big"]), ["effects="]),
     (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10, estimators={"x": 5}),
      ["estimators", "'x'"]),
@@ -234,14 +234,14 @@ def test_gravity_distances_must_be_a_frame(gravity_rows):
 
 # ---------------------------------------------------------------------------------------------- resource guards
 @pytest.mark.parametrize(("call", "names"), [
-    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", draws=10**12), ["n_boot=", "cap"]),
-    (lambda w: kz.synthetic_did(w["panel"], "outcome", treated=w["treated"], post_from=2013, draws=10**10), ["n_reps=", "cap"]),
+    (lambda w: kz.event_study(w["staggered"], "outcome", first_treated="first_treated", draws=10**12), ["draws=", "cap"]),
+    (lambda w: kz.synthetic_did(w["panel"], "outcome", treated=w["treated"], post_from=2013, draws=10**10), ["draws=", "cap"]),
     (lambda w: kz.pretrend_test(w["es"], n_sim=10**12), ["n_sim=", "cap"]),
     (lambda w: kz.honest_sensitivity(w["es"], grid_points=10**9), ["grid_points=", "cap"]),
     (lambda w: kz.honest_sensitivity(w["es"], M=np.linspace(0, 1, 10**6)), ["M has", "cap"]),
     (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10**9), ["n_sims=", "cap"]),
     (lambda w: kz.power_analysis(w["panel"], "outcome", first_treated="first_treated", n_sims=10**4, draws=10**4,
-                                 inference=["randomization"]), ["n_sims x n_draws", "cap"]),
+                                 inference=["randomization"]), ["n_sims x draws", "cap"]),
 ], ids=["event_study-n_boot", "sdid-n_reps", "pretrend-n_sim", "honest-grid", "honest-bounds", "power-n_sims",
         "power-draws"])
 def test_huge_requests_are_refused_at_once_with_the_cap(world, call, names):
