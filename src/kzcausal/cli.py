@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .errors import KzCausalError
+from .errors import KzCausalError, RegionNameError
 
 # markdown: a docstring's wrapped lines are joined into paragraphs (rich mode keeps every line break)
 app = typer.Typer(help="kzcausal: causal and Bayesian analysis of regional panel data.",
@@ -86,7 +86,11 @@ def report(
                                         "bundled panel needs none). Fix: pass --data <your file>, or remove them.")
                 panel = load_kazakhstan()
             else:
-                panel = read_panel(data, **design.read_options)
+                try:
+                    panel = read_panel(data, **design.read_options)
+                except RegionNameError as exc:  # the spec's spelling of read_panel's regions=None
+                    raise RegionNameError(str(exc).replace("regions=None", "region_names: any (in the spec)")) \
+                        from None
             if "treated_regions" in raw:
                 panel = with_treated_regions(panel, raw["treated_regions"], raw["post_from"])
             design.require_columns(panel)

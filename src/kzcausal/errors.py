@@ -158,11 +158,12 @@ def check_names(value: object, name: str, *, allow_empty: bool = False) -> list[
     if value is None and allow_empty:
         return []
     if value is None or isinstance(value, (bytes, dict, numbers.Number)) or not isinstance(value, Iterable):
-        raise SpecificationError(f"{name}={value!r}; give a list of names (strings), e.g. {name}=['...'].")
+        raise SpecificationError(f"{name}={value!r} is not a list of names. Fix: give a list of names (strings), "
+                                 f"e.g. {name}=['...'].")
     names = list(value)
     wrong = [v for v in names if not isinstance(v, str)]
     if wrong:
-        raise SpecificationError(f"{name}: {wrong[:5]} are not names (strings); give a list of names, "
+        raise SpecificationError(f"{name}: {wrong[:5]} are not names (strings). Fix: give a list of names, "
                                  f"e.g. {name}=['...'].")
     seen: set[str] = set()
     repeated = [v for v in names if v in seen or seen.add(v)]

@@ -298,11 +298,13 @@ class EstimationResult(_Table):
         own = self.rows()
         outcome = self.outcome if outcome is None else outcome
         if not isinstance(outcome, str) or not outcome:
-            raise SpecificationError(f"refit: outcome={outcome!r}; give the name of a column of the rows.")
+            raise SpecificationError(f"refit: outcome={outcome!r} is not a column name. Fix: give the name of a "
+                                     "column of the rows (e.g. result.outcome).")
         rows, notes = (own, ()) if data is None and outcome == self.outcome else check_rows(
             own if data is None else data, like=own, outcome=outcome, own_outcome=self.outcome)
         if cohorts is not None:
-            rows = reassign(rows, cohorts)
+            rows, recoded = reassign(rows, cohorts)
+            notes = (*notes, *recoded)
         return self.refitter(rows, outcome).noting(notes)
 
     def refit_outcomes(self, outcomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

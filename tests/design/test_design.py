@@ -13,7 +13,7 @@ from kzcausal.errors import KzCausalWarning, SpecificationError
 STAGGERED = [kz.twfe, kz.staggered_did, kz.event_study, kz.imputation_did, kz.two_stage_did,
              kz.bacon_decomposition]
 SINGLE = [kz.did_2x2, kz.synthetic_did, kz.synthetic_control]
-OPTIONS = {kz.synthetic_did: dict(n_reps=20, random_seed=1), kz.event_study: dict(method="sun_abraham")}
+OPTIONS = {kz.synthetic_did: dict(draws=20, random_seed=1), kz.event_study: dict(method="sun_abraham")}
 
 
 def headline(result):
@@ -94,7 +94,7 @@ def test_one_assignment_exactly(single):
         kz.twfe(single, "outcome", first_treated="first_treated", treatment="treated")
     with pytest.raises(SpecificationError, match=r"treated= goes with post_from="):
         kz.did_2x2(single, "outcome", post_from=2012)
-    with pytest.raises(SpecificationError, match=r"post_from=2012.5; give a year as a whole number"):
+    with pytest.raises(SpecificationError, match=r"post_from=2012.5 is not a year. Fix: give a year as a whole number"):
         kz.did_2x2(single, "outcome", treated=["Region 01"], post_from=2012.5)
 
 
@@ -130,7 +130,7 @@ def test_r_did_conventions_zero_presample_and_late_adopters(staggered):
     with pytest.warns(KzCausalWarning) as caught:
         result = kz.staggered_did(panel, "outcome", first_treated="first_treated")
     messages = " ".join(str(w.message) for w in caught)
-    assert f"excluded 1 region(s) treated before the first observed year 2006" in messages and regions[-1] in messages
+    assert "excluded 1 region(s) treated in or before the first observed year 2006" in messages and regions[-1] in messages
     assert "after the last observed year 2016 are never treated" in messages and regions[-2] in messages
     assert regions[-1] not in set(result.data["region"])
     assert np.isinf(result.region_cohorts()[regions[-2]])
@@ -228,3 +228,178 @@ def test_one_name_for_the_number_of_draws_with_the_old_names_deprecated(staggere
                                        random_seed=2)
     after = quiet(kz.synthetic_did, single, "outcome", first_treated="first_treated", draws=30, random_seed=2)
     assert before.effect_estimate == after.effect_estimate and before.std_errors.equals(after.std_errors)
+
+
+def test_refit_rows_name_their_region_and_a_whole_year(staggered):
+    result = quiet(kz.twfe, staggered, "outcome", treatment="treated")
+    rows = result.data
+    for column, value, pattern in (("year", np.nan, "not whole years"), ("year", 2011.5, "not whole years"),
+                                   ("year", "later", "not whole years"), ("region", None, "have no region")):
+        bad = rows.astype({column: object}).copy()
+        bad.iloc[2, bad.columns.get_loc(column)] = value
+        with pytest.raises(SpecificationError, match=rf"(?s){pattern}.*Fix:"):
+            result.refit(bad)
+    infinite = rows.copy()
+    infinite.iloc[4, infinite.columns.get_loc("outcome")] = np.inf
+    with pytest.raises(SpecificationError, match=r"(?s)infinite in 1 row.*Fix:"):
+        result.refit(infinite)
+    with pytest.raises(SpecificationError, match=r"(?s)not numeric.*not numbers.*Fix:"):
+        result.refit(rows.assign(outcome=rows["outcome"].astype(str).where(rows["year"] != 2010, "n/a")))
+
+
+def test_refit_cohorts_follow_the_estimators_conventions(staggered):
+    """refit(cohorts=) reads years as first_treated= does: 0 never, a late year never, an early adopter left out."""
+    result = quiet(kz.staggered_did, staggered, "outcome", first_treated="first_treated")
+    cohorts = result.region_cohorts().replace(np.inf, 0.0)
+    regions = cohorts.index.tolist()
+    early = cohorts.copy()
+    early[regions[0]] = 1990.0
+    frame = staggered.to_frame()
+    direct = quiet(kz.staggered_did, kz.read_panel(frame[frame["region"] != regions[0]], regions=None), "outcome",
+                   first_treated="first_treated")
+    with pytest.warns(KzCausalWarning, match=r"excluded 1 region\(s\) treated in or before the first observed year"):
+        refit = result.refit(cohorts=early)
+    np.testing.assert_allclose(headline(refit), headline(direct), rtol=1e-10)
+    assert refit.n_obs == result.n_obs - frame["year"].nunique()
+    assert any("excluded 1 region" in c for c in refit.caveats)
+    late = cohorts.where(cohorts != cohorts.max(), 2100.0)
+    with pytest.warns(KzCausalWarning, match="never treated here"):
+        as_never = result.refit(cohorts=late)
+    np.testing.assert_allclose(headline(as_never), headline(result.refit(cohorts=late.replace(2100.0, np.inf))),
+                               rtol=1e-12)
+    np.testing.assert_allclose(headline(result.refit(cohorts=cohorts)), headline(result), rtol=1e-12)
+    two = quiet(kz.did_2x2, staggered, "outcome", first_treated={regions[0]: 2011, regions[1]: 2011})
+    with pytest.warns(KzCausalWarning, match="never treated here"):
+        moved = two.refit(cohorts={regions[0]: 2011, regions[1]: 2011, regions[2]: 3000})
+    np.testing.assert_allclose(headline(moved), headline(two), rtol=1e-12)
+
+
+def test_two_spellings_of_one_region_are_refused():
+    panel = kz.datasets.load_kazakhstan()
+    with pytest.raises(SpecificationError, match=r"both name region 'Akmola'.*Fix: map each region once"):
+        kz.staggered_did(panel, "grp", first_treated={"Akmola": 2020, "Aqmola": 2021})
+
+
+def test_cluster_labels_that_read_the_same_are_refused(staggered):
+    regions = staggered.regions
+    labels = {r: (1 if i % 2 else "1") if i < 4 else 2 for i, r in enumerate(regions)}
+    with pytest.raises(SpecificationError, match=r"(?s)read the same.*Fix: use one type"):
+        kz.twfe(staggered, "outcome", treatment="treated", cluster=labels)
+    one = {r: "all" for r in regions}
+    with pytest.raises(SpecificationError, match=r"(?s)at least 2 clusters.*Fix:"):
+        quiet(kz.twfe, staggered, "outcome", treatment="treated", cluster=one)
+
+
+def test_post_from_must_leave_a_pre_and_a_post_period(single):
+    treated = single.regions[:3]
+    for post_from in (2008, 2007, 2017):
+        with pytest.raises(SpecificationError, match=r"post_from=\d+ but the panel covers 2008-2016.*Fix: pass a "
+                                                     r"post_from from 2009 to 2016"):
+            kz.twfe(single, "outcome", treated=treated, post_from=post_from)
+    with pytest.raises(SpecificationError, match=r"group of Kazakhstan's regions.*Fix:"):
+        kz.did_2x2(single, "outcome", treated="serpin_receiving", post_from=2012)
+
+
+def test_twfe_with_covariates_on_unbalanced_rows_matches_linearmodels(staggered):
+    """Gaps and rows left out for a missing outcome or covariate: the within estimator still matches PanelOLS."""
+    from linearmodels.panel import PanelOLS
+
+    frame = staggered.to_frame().drop(index=[3, 17, 40])
+    rng = np.random.default_rng(8)
+    frame = frame.assign(x=rng.normal(size=len(frame)), z=rng.normal(size=len(frame)))
+    frame.loc[frame.index[5], "outcome"] = np.nan
+    frame.loc[frame.index[[9, 30]], "x"] = np.nan
+    panel = kz.read_panel(frame, regions=None, allow_gaps=True)
+    with pytest.warns(KzCausalWarning, match=r"outcome or covariates \['outcome', 'x', 'z'\] missing in 3 row"):
+        ours = kz.twfe(panel, "outcome", treatment="treated", covariates=["x", "z"], ssc="linearmodels")
+    used = frame.dropna(subset=["outcome", "x", "z"]).set_index(["region", "year"])
+    reference = PanelOLS(used["outcome"], used[["treated", "x", "z"]], entity_effects=True, time_effects=True).fit(
+        cov_type="clustered", cluster_entity=True)
+    row = ours.effect_table().iloc[0]
+    assert ours.n_obs == len(used)
+    np.testing.assert_allclose(row["estimate"], reference.params["treated"], rtol=1e-9)
+    np.testing.assert_allclose(row["std_error"], reference.std_errors["treated"], rtol=1e-6)
+    for kind in ("sun_abraham", "twfe"):
+        es = quiet(kz.event_study, panel, "outcome", first_treated="first_treated", method=kind, covariates=["x"])
+        assert np.isfinite(es.table["estimate"]).all()
+
+
+def test_an_unobserved_reference_period_is_named_with_the_fix(staggered):
+    frame = staggered.to_frame()
+    gapped = kz.read_panel(frame[~frame["year"].isin([2010, 2013])], regions=None, allow_gaps=True)
+    with pytest.raises(SpecificationError, match=r"reference=-1: no treated row is observed.*Fix: pass reference=-2"):
+        quiet(kz.event_study, gapped, "outcome", first_treated={r: 2011 for r in staggered.regions[:3]},
+              method="twfe")
+
+
+def test_a_panel_built_by_hand_is_checked_as_read_panel_checks(staggered):
+    frame = staggered.to_frame()
+    cases = {"no region": frame.assign(region=frame["region"].where(frame.index != 3)),
+             "not whole years": frame.assign(year=frame["year"].astype(float)),
+             "repeat a region-year": frame.assign(year=frame["year"].where(frame.index != 1, frame["year"].iloc[0])),
+             "not sorted": frame.sort_values(["year", "region"]),
+             "not numbers": frame.assign(outcome=frame["outcome"].astype(str)),
+             "infinite": frame.assign(outcome=frame["outcome"].where(frame.index != 5, np.inf))}
+    for what, bad in cases.items():
+        with pytest.raises(kz.errors.PanelError, match=rf"(?s){what}.*Fix: (build the panel with kz.read_panel|"
+                                                       rf"correct)"):
+            kz.RegionPanel(bad, regions_scheme=None)
+
+
+def test_adopters_in_the_first_year_are_excluded_by_every_estimator_with_a_warning(staggered):
+    """R did: a region treated in the first observed year has no untreated period; TWFE too leaves it out."""
+    regions = staggered.regions
+    cohorts = {regions[0]: 2006, regions[1]: 2011, regions[2]: 2011, regions[3]: 2014}
+    frame = staggered.to_frame()
+    without = kz.read_panel(frame[frame["region"] != regions[0]], regions=None)
+    rest = {r: g for r, g in cohorts.items() if r != regions[0]}
+    for estimator in (kz.twfe, kz.staggered_did, kz.imputation_did):
+        with pytest.warns(KzCausalWarning, match=rf"excluded 1 region\(s\) treated in or before the first observed "
+                                                 rf"year 2006.*{regions[0]}"):
+            result = estimator(staggered, "outcome", first_treated=cohorts)
+        np.testing.assert_allclose(headline(result), headline(quiet(estimator, without, "outcome",
+                                                                    first_treated=rest)), rtol=1e-10)
+    result = quiet(kz.twfe, staggered, "outcome", first_treated=rest)
+    rows = result.data.assign(cohort=np.where(result.data["region"] == regions[0], 0.0, result.data["cohort"]))
+    np.testing.assert_allclose(headline(result.refit(rows)), headline(result), rtol=1e-12)  # 0 in rows: never
+    early = result.data.assign(cohort=np.where(result.data["region"] == regions[0], 2000.0, result.data["cohort"]))
+    with pytest.warns(KzCausalWarning, match="excluded 1 region"):
+        refit = result.refit(early)
+    assert regions[0] not in set(refit.data["region"])
+
+
+def test_assignment_spellings_and_keys_are_read_one_way(staggered):
+    regions = staggered.regions
+    cohorts = {regions[1]: 2011, regions[2]: 2014}
+    base = quiet(kz.staggered_did, staggered, "outcome", first_treated=cohorts)
+    as_series = quiet(kz.staggered_did, staggered, "outcome", first_treated=pd.Series(cohorts))
+    np.testing.assert_allclose(headline(as_series), headline(base), rtol=1e-12)
+    with pytest.raises(SpecificationError, match=r"-inf is not a first treated year.*Fix"):
+        kz.staggered_did(staggered, "outcome", first_treated={**cohorts, regions[3]: -np.inf})
+    frame = staggered.to_frame()
+    gappy = kz.read_panel(frame[frame["year"] != 2011], regions=None, allow_gaps=True)
+    with pytest.warns(KzCausalWarning, match=r"first treated year\(s\) \[2011\] fall in a gap"):
+        kz.twfe(gappy, "outcome", first_treated=cohorts)
+    labels = {r: i % 3 for i, r in enumerate(regions)}
+    with pytest.raises(SpecificationError, match=r"cluster names regions that are not in the data: \['Atlantis'\]"):
+        kz.twfe(staggered, "outcome", first_treated=cohorts, cluster={**labels, "Atlantis": 1})
+    with pytest.raises(SpecificationError, match=r"at least 2 clusters.*Fix"):
+        quiet(kz.staggered_did, staggered, "outcome", first_treated=cohorts, cluster={r: 0 for r in regions})
+    with pytest.raises(SpecificationError, match=r"\['treated'\] are absorbed.*Fix: the rows need control regions"):
+        quiet(kz.twfe, staggered, "outcome", treated=regions, post_from=2011)
+
+
+def test_kazakh_spellings_reach_refits_and_clusters():
+    panel = kz.datasets.load_kazakhstan(migration=True)
+    cohorts = {"Akmola": 2020, "Kostanay": 2020, "Pavlodar": 2020}
+    result = quiet(kz.twfe, panel, "in_migration_rate", first_treated=cohorts)
+    aliased = quiet(result.refit, cohorts={"Ақмола": 2020, "Kostanay": 2020, "Pavlodar": 2020})
+    np.testing.assert_allclose(headline(aliased), headline(result), rtol=1e-12)
+    macro = {r: "north" if r in ("Akmola", "Kostanay", "Pavlodar", "North Kazakhstan") else "rest"
+             for r in panel.regions}
+    spelled = {("Ақмола" if r == "Akmola" else r): v for r, v in macro.items()}
+    a = quiet(kz.twfe, panel, "in_migration_rate", first_treated=cohorts, cluster=macro)
+    b = quiet(kz.twfe, panel, "in_migration_rate", first_treated=cohorts, cluster=spelled)
+    np.testing.assert_allclose(headline(a), headline(b), rtol=1e-12)
+    with pytest.raises(SpecificationError, match="both name region 'Akmola'"):
+        kz.twfe(panel, "in_migration_rate", first_treated=cohorts, cluster={**macro, "Ақмола": "south"})

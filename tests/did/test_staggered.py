@@ -151,7 +151,7 @@ def test_multiplier_bootstrap_is_seeded_and_close_to_analytic():
 def test_design_reports_and_bad_input():
     panel, truth = kz.simulate_panel(n_regions=12, cohorts={2009: 2, 2014: 4}, random_seed=3)
     result = kz.staggered_did(panel, "outcome", first_treated="first_treated")
-    assert any("treated in the first period" in n for n in result.caveats)
+    assert any("treated in or before the first observed year 2009" in n for n in result.caveats)
     assert set(result.att_gt["cohort"]) == {2014}
     assert "cohort 2014: 4 regions vs 6 never-treated regions, 5 pre-periods, 10 post-periods" in result.summary()
     all_treated, _ = kz.simulate_panel(n_regions=8, cohorts={2012: 4, 2016: 4}, random_seed=3)

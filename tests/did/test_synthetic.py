@@ -321,13 +321,14 @@ def test_absent_treated_regions_list_the_valid_ones(serpin_like):
 def test_no_pre_period(serpin_like):
     panel, treated = serpin_like
     with pytest.raises(SpecificationError,
-                       match=r"post_from=2009: the rows cover 2009-2023, so there is no pre-period"):
+                       match=r"post_from=2009 but the panel covers 2009-2023, so the treated regions would have no untreated year. Fix"):
         synthetic_did(panel, "outcome", treated=treated, post_from=2009)
-    with pytest.raises(SpecificationError, match="is no pre-period; synthetic control needs at least 1"):
+    with pytest.raises(SpecificationError, match="post_from=2009 but the panel covers 2009-2023.*Fix"):
         synthetic_control(panel, "outcome", treated=treated, post_from=2009)
     with pytest.raises(SpecificationError, match="only 1 pre-period year.*sd of first differences"):
         synthetic_did(panel, "outcome", treated=treated, post_from=2010)
-    with pytest.raises(SpecificationError, match="no post-period"):
+    with pytest.raises(SpecificationError, match="post_from=2030 but the panel covers 2009-2023, so no year would be "
+                                                 "treated. Fix"):
         synthetic_did(panel, "outcome", treated=treated, post_from=2030)
 
 

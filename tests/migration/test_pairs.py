@@ -91,7 +91,7 @@ def test_vectorized_relabelling_equals_refits(flows, serpin, method):
     labels = result.region_cohorts()
     matrix = np.vstack([labels.to_numpy()] + [rng.permutation(labels.to_numpy()) for _ in range(6)])
     fast = result.permuted(matrix)
-    settings = result.spec["settings"]
+    settings = result.settings
     refits = [_effect_only(result.pairs, pd.Series(row, index=labels.index), settings) for row in matrix]
     np.testing.assert_allclose(fast, refits, atol=1e-9)
     assert fast[0] == pytest.approx(result.effect_estimate, abs=1e-10)
@@ -103,7 +103,7 @@ def test_unbalanced_pairs_fall_back_to_refits(flows, serpin):
     result = pair_did(unbalanced, *serpin, 2014, method="ppml")
     labels = result.region_cohorts()
     shuffled = np.random.default_rng(3).permutation(labels.to_numpy())
-    expected = _effect_only(result.pairs, pd.Series(shuffled, index=labels.index), result.spec["settings"])
+    expected = _effect_only(result.pairs, pd.Series(shuffled, index=labels.index), result.settings)
     assert result.permuted(shuffled[None, :])[0] == pytest.approx(expected, abs=1e-10)
 
 

@@ -158,7 +158,7 @@ def test_cli_reads_first_treated_as_r_did_does(tmp_path):
     result = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out",
                                       str(tmp_path / "out"), "--fast"])
     assert result.exit_code == 0, result.output
-    assert f"excluded 1 region(s) treated before the first observed year" in result.output and early in result.output
+    assert "excluded 1 region(s) treated in or before the first observed year" in result.output and early in result.output
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "excluded 1 region(s)" in page and early in page
     with pytest.warns(kz.errors.KzCausalWarning, match="excluded 1 region"):
@@ -196,3 +196,33 @@ def test_the_spec_sets_the_estimators_options_with_the_api_checks(tmp_path):
         bad = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out",
                                        str(tmp_path / "bad"), "--fast", "--quiet"])
         assert bad.exit_code == 2 and message in bad.output and "Traceback" not in bad.output, (text, bad.output)
+
+
+def test_a_spec_the_estimators_cannot_honour_is_refused_before_any_section(tmp_path):
+    """A cluster the design layer refuses, a key given twice or a TOML file: exit 2 with a fix, no sections run."""
+    panel, _ = kz.simulate_panel(n_regions=10, cohorts={2013: 3}, random_seed=2)
+    frame = panel.to_frame()
+    regions = sorted(frame["region"].unique())
+    frame["varying"] = frame["year"] % 3
+    data = tmp_path / "panel.csv"
+    frame[["region", "year", "outcome", "first_treated", "varying"]].to_csv(data, index=False)
+    spec = tmp_path / "spec.yaml"
+    head = "region_names: any\noutcome: outcome\nfirst_treated: first_treated\n"
+    one = "{" + ", ".join(f"'{r}': all" for r in regions) + "}"
+    mixed = "{" + ", ".join(f"'{r}': {1 if i % 2 else repr('1')}" for i, r in enumerate(regions)) + "}"
+    for text, message in {"cluster: varying\n": "changes within region",
+                          f"cluster: {one}\n": "at least 2 clusters",
+                          f"cluster: {mixed}\n": "read the same",
+                          "cluster: {'Region 01': a}\n": "gives no cluster to region",
+                          "outcome: treated\n": "given twice",
+                          "treated_regions: [Region 01, Region 01]\npost_from: 2013\n": "more than once"}.items():
+        body = head + text if "treated_regions" not in text else "region_names: any\noutcome: outcome\n" + text
+        spec.write_text(body, encoding="utf-8")
+        bad = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(spec), "--out",
+                                       str(tmp_path / "bad"), "--fast", "--quiet"])
+        assert bad.exit_code == 2 and message in bad.output and "Fix:" in bad.output, (text, bad.output)
+        assert not (tmp_path / "bad" / "report.html").exists()
+    toml = tmp_path / "spec.toml"
+    toml.write_text('outcome = "outcome"\nfirst_treated = "first_treated"\n', encoding="utf-8")
+    bad = CliRunner().invoke(app, ["report", "--data", str(data), "--spec", str(toml), "--out", str(tmp_path / "t")])
+    assert bad.exit_code == 2 and "YAML (key: value lines), not TOML" in bad.output

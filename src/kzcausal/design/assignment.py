@@ -32,7 +32,7 @@ from ..errors import KzCausalWarning, PanelError, SpecificationError, check_name
 from ..panel import RegionPanel, canonical_region
 
 __all__ = ["Assignment", "resolve_assignment", "resolve_regions", "check_panel", "check_absorbing",
-           "whole_years", "SPELLINGS", "positional_deprecated"]
+           "whole_years", "r_did_conventions", "keyed_by_region", "SPELLINGS", "positional_deprecated"]
 
 #: The assignment spellings, in the order error messages list them.
 SPELLINGS = ("first_treated", "treated", "treatment")
@@ -98,13 +98,17 @@ def resolve_regions(panel: RegionPanel, treated: str | Iterable[str]) -> list[st
         if names is None:
             hint = (f" To treat the one region {treated!r}, pass treated=[{treated!r}]."
                     if treated in panel.regions else "")
-            raise SpecificationError(f"treated={treated!r}: pass a list of regions or one of {list(NAMED_GROUPS)}."
-                                     + hint)
+            raise SpecificationError(f"treated={treated!r} is neither a list of regions nor a named group. Fix: pass "
+                                     f"a list of regions or one of {list(NAMED_GROUPS)}." + hint)
     else:
         names = check_names(treated, "treated")
         if panel.regions_scheme == "kazakhstan":
             names = [canonical_region(n) or n for n in names]
     absent = [n for n in names if n not in panel.regions]
+    if absent and isinstance(treated, str):
+        raise SpecificationError(f"treated={treated!r} is a group of Kazakhstan's regions {names}, but this panel's "
+                                 f"regions are {panel.regions[:6]}{' ...' if len(panel.regions) > 6 else ''}. Fix: "
+                                 "pass the treated regions as a list of this panel's names.")
     if absent:
         raise SpecificationError(f"treated regions {absent} are not in the panel; its regions: {panel.regions}. "
                                  "Fix: use names from that list.")
@@ -127,7 +131,8 @@ def resolve_assignment(panel: RegionPanel, *, first_treated=None, treated=None, 
     if post_from is not None and "treated" not in given:
         given.append("treated")
     if len(given) != 1:
-        which = "none" if not given else " and ".join(f"{g}=" for g in given)
+        shown = ["post_from" if g == "treated" and treated is None else g for g in given]
+        which = "none" if not given else " and ".join(f"{g}=" for g in shown)
         raise SpecificationError(f"{estimator}: give exactly one assignment; got {which}. Fix: pass one of "
                                  + "; ".join(_HOW[s] for s in accepts) + ".")
     spelling = given[0]
@@ -143,6 +148,11 @@ def resolve_assignment(panel: RegionPanel, *, first_treated=None, treated=None, 
             raise SpecificationError(f"{estimator}: treated= goes with post_from= (the first treated year); "
                                      f"got only {'post_from' if treated is None else 'treated'}=. Fix: pass both.")
         post = _one_year(post_from, "post_from")
+        if not years[0] < post <= years[-1]:
+            why = ("the treated regions would have no untreated year" if post <= years[0] else
+                   "no year would be treated")
+            raise SpecificationError(f"{estimator}: post_from={post} but the panel covers {years[0]}-{years[-1]}, so "
+                                     f"{why}. Fix: pass a post_from from {years[0] + 1} to {years[-1]}.")
         regions = resolve_regions(panel, treated)
         group = treated if isinstance(treated, str) else None
         cohorts = pd.Series(np.where(pd.Index(panel.regions).isin(regions), post, np.inf), index=panel.regions,
@@ -154,27 +164,12 @@ def resolve_assignment(panel: RegionPanel, *, first_treated=None, treated=None, 
         check_absorbing(frame, source)
         on = frame["year"].where(frame[source] == 1)
         cohorts = on.groupby(frame["region"], sort=False).min().reindex(panel.regions).fillna(np.inf)
-        cohorts = cohorts.astype(float).rename("cohort")
+        cohorts, excluded, notes = r_did_conventions(cohorts.astype(float), years, f"treatment {source!r}")
     else:
         if isinstance(first_treated, str):
             source = first_treated
         per_region = _first_treated_by_region(panel, first_treated)
-        first_year, last_year = years[0], years[-1]
-        values = per_region.to_numpy(float)
-        early = np.isfinite(values) & (values < first_year)
-        if early.any():
-            excluded = per_region.index[early].tolist()
-            shown = [f"{r}: {g:g}" for r, g in per_region[early].head(10).items()]
-            notes.append(f"first_treated: excluded {len(excluded)} region(s) treated before the first observed year "
-                         f"{first_year}, which have no untreated period (R did's convention): {shown}")
-        late = np.isfinite(values) & (values > last_year)
-        if late.any():
-            shown = [f"{r}: {g:g}" for r, g in per_region[late].head(10).items()]
-            notes.append(f"first_treated: {int(late.sum())} region(s) first treated after the last observed year "
-                         f"{last_year} are never treated here (R did's convention): {shown}")
-        values = np.where(late | np.isnan(values), np.inf, values)
-        cohorts = pd.Series(values, index=per_region.index, name="cohort")
-        cohorts = cohorts[~early]
+        cohorts, excluded, notes = r_did_conventions(per_region, years, "first_treated")
     if single_cohort:
         adoption = np.unique(cohorts.to_numpy(float)[np.isfinite(cohorts.to_numpy(float))])
         if len(adoption) > 1:
@@ -201,7 +196,8 @@ def _one_year(value: object, name: str) -> int:
     """A year as a whole number: 2014 or 2014.0, never 2014.5, True or '2014'."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not np.isfinite(value) or float(value) != round(float(value)):
-        raise SpecificationError(f"{name}={value!r}; give a year as a whole number, e.g. {name}=2014.")
+        raise SpecificationError(f"{name}={value!r} is not a year. Fix: give a year as a whole number, e.g. "
+                                 f"{name}=2014.")
     return int(value)
 
 
@@ -235,16 +231,17 @@ def _first_treated_by_region(panel: RegionPanel, first_treated: str | Mapping[st
                                      f"first treated years. Fix: pass treatment={first_treated!r}, or a column of "
                                      "first treated years.")
         return whole_years(per_region, first_treated)
+    if isinstance(first_treated, pd.Series):
+        if first_treated.index.has_duplicates:
+            raise SpecificationError(f"first_treated: the Series names region(s) "
+                                     f"{first_treated.index[first_treated.index.duplicated()].tolist()[:5]} twice. "
+                                     "Fix: map each region once.")
+        first_treated = first_treated.to_dict()
     if not isinstance(first_treated, Mapping):
-        raise SpecificationError(f"first_treated is a {type(first_treated).__name__}; give the name of a panel "
+        raise SpecificationError(f"first_treated is a {type(first_treated).__name__}. Fix: give the name of a panel "
                                  "column holding each region's first treated year, or a mapping region -> year, e.g. "
                                  "first_treated={'Region A': 2014}.")
-    names = {(canonical_region(k) if panel.regions_scheme == "kazakhstan" and isinstance(k, str) else None) or k: v
-             for k, v in first_treated.items()}
-    unknown = [k for k in names if k not in set(regions)]
-    if unknown:
-        raise SpecificationError(f"first_treated names regions not in the panel: {unknown}. Fix: use names from its "
-                                 f"regions: {list(regions)}.")
+    names = keyed_by_region(first_treated.items(), regions, "first_treated")
     wrong = {k: v for k, v in names.items() if v is not None and (
         isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)))}
     if wrong:
@@ -252,10 +249,75 @@ def _first_treated_by_region(panel: RegionPanel, first_treated: str | Mapping[st
                                  f"{show_rows(f'{k}: {v!r}' for k, v in wrong.items())}\n"
                                  " Fix: give each region a year as a number (NaN, None or 0: never "
                                  "treated).")
-    values = [float(names[r]) if r in names and names[r] is not None and np.isfinite(names[r]) and names[r] != 0
-              else np.nan for r in regions]
+    values = [float(names[r]) if r in names and names[r] is not None and not np.isposinf(names[r]) and names[r] != 0
+              else np.nan for r in regions]  # 0, None, NaN, inf: never treated; -inf is refused by the conventions
     return whole_years(pd.Series(values, index=regions, name="first_treated"), "first_treated")
 
+
+def r_did_conventions(per_region: pd.Series, years, source: str) -> tuple[pd.Series, list[str], list[str]]:
+    """R ``did``'s reading of first treated years, the one rule for the panel and for re-fits.
+
+    ``per_region`` holds whole years (0, NaN or inf: never treated); ``years`` the observed years.
+    Returns the cohorts (``inf``: never; regions without an untreated year removed), the removed
+    regions and the notes: adopters in or before the first observed year have no untreated period
+    and are excluded; a year after the last is never treated in these years; a year between two
+    observed years (a gap) is kept, with a note that its first treated year is not observed.
+    """
+    years = np.asarray(sorted({int(y) for y in years}))
+    first_year, last_year = int(years[0]), int(years[-1])
+    values = per_region.to_numpy(float)
+    if np.isneginf(values).any():
+        raise SpecificationError(f"{source}: -inf is not a first treated year (regions "
+                                 f"{per_region.index[np.isneginf(values)].tolist()[:5]}). Fix: give the year, or "
+                                 "0, NaN or inf for never treated.")
+    values = np.where(values == 0, np.nan, values)
+    notes: list[str] = []
+    early = np.isfinite(values) & (values <= first_year)
+    excluded = per_region.index[early].tolist()
+    if early.any():
+        shown = [f"{r}: {g:g}" for r, g in per_region[early].head(10).items()]
+        notes.append(f"{source}: excluded {len(excluded)} region(s) treated in or before the first observed year "
+                     f"{first_year}, which have no untreated period (R did's convention): {shown}")
+    late = np.isfinite(values) & (values > last_year)
+    if late.any():
+        shown = [f"{r}: {g:g}" for r, g in per_region[late].head(10).items()]
+        notes.append(f"{source}: {int(late.sum())} region(s) first treated after the last observed year "
+                     f"{last_year} are never treated here (R did's convention): {shown}")
+    inside = np.isfinite(values) & ~early & ~late
+    unobserved = inside & ~np.isin(values, years)
+    if unobserved.any():
+        gap_years = sorted({int(g) for g in values[unobserved]})
+        notes.append(f"{source}: first treated year(s) {gap_years} fall in a gap between observed years "
+                     f"({int(unobserved.sum())} region(s)); their first treated year itself is not observed, so "
+                     "their earliest treated rows are later years")
+    values = np.where(late | np.isnan(values), np.inf, values)
+    cohorts = pd.Series(values, index=per_region.index, name="cohort")
+    return cohorts[~early], excluded, notes
+
+def keyed_by_region(items, regions, argument: str) -> dict:
+    """``(key, value)`` pairs keyed by the region names in ``regions``: a key that is not one of them but
+    an alias of one (Kazakh or Russian spellings of Kazakhstan's regions) is read as that region. Keys
+    naming no region, and two keys naming one region (the last would silently win), are refused."""
+    known = set(regions)
+    out: dict = {}
+    spelled: dict = {}
+    unknown = []
+    for key, value in items:
+        name = key
+        if key not in known and isinstance(key, str):
+            alias = canonical_region(key)
+            name = alias if alias in known else key
+        if name not in known:
+            unknown.append(key)
+            continue
+        if name in out:
+            raise SpecificationError(f"{argument}: {spelled[name]!r} and {key!r} both name region {name!r} (with "
+                                     f"{out[name]!r} and {value!r}). Fix: map each region once.")
+        out[name], spelled[name] = value, key
+    if unknown:
+        raise SpecificationError(f"{argument} names regions that are not in the data: {unknown[:10]}. Fix: use "
+                                 f"names from its regions: {list(regions)[:20]}{' ...' if len(regions) > 20 else ''}.")
+    return out
 
 def whole_years(per_region: pd.Series, source: str) -> pd.Series:
     """Refuse fractional first treated years (2014.5 would be read as 2014 by one rule and 2015 by another)."""
@@ -308,7 +370,8 @@ def positional_deprecated(*names: str):
                                              "Fix: pass the options by keyword.")
                 twice = [n for n in names[:len(args)] if n in kwargs]
                 if twice:
-                    raise SpecificationError(f"{function.__name__}: {twice} given both by position and by keyword.")
+                    raise SpecificationError(f"{function.__name__}: {twice} given both by position and by keyword. "
+                                             f"Fix: pass {twice[0]}= by keyword only.")
                 spelled = ", ".join(f"{n}={a!r}" for n, a in zip(names, args))
                 warnings.warn(f"{function.__name__}(panel, outcome, <{', '.join(names[:len(args)])}>) by position is "
                               f"deprecated and will be removed in the next release; pass them by keyword: "

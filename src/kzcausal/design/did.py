@@ -135,6 +135,7 @@ class DIDDesign:
         if early:
             notes.append(f"excluded {len(early)} region(s) treated in the first period ({first_year}) or before, "
                          f"which have no pre-period: {early}")
+            warnings.warn(notes[-1], KzCausalWarning, stacklevel=3)
             keep &= ~early_regions[codes]
         if not keep.all():
             data = data.loc[keep]

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,7 +37,7 @@ import pandas as pd
 from ..errors import SpecificationError, show_rows
 
 __all__ = ["SSC", "SSC_CHOICES", "check_ssc", "cluster_column", "ssc_scale", "Clustering", "check_clustering",
-           "renamed", "CLUSTER_COLUMN"]
+           "renamed", "CLUSTER_COLUMN", "require_clusters"]
 
 #: The estimation rows' column holding each row's cluster label when clusters are coarser than regions.
 CLUSTER_COLUMN = "cluster"
@@ -53,9 +53,9 @@ def check_ssc(ssc: str) -> None:
 
 
 def cluster_column(frame: pd.DataFrame, cluster: str | Mapping | pd.Series | None,
-                   available: list[str] | None = None) -> pd.Series:
+                   available: list[str] | None = None, regions: Sequence[str] | None = None) -> pd.Series:
     """Cluster label of each row: the region, a column constant within each region, or a mapping
-    region -> label (numbers or text).
+    region -> label (numbers or text; its keys may be any of ``regions``, default the rows' own).
 
     Raises naming the regions where the column varies (clusters must be coarser than regions),
     the rows where it is missing, or the regions a mapping leaves out.
@@ -63,14 +63,21 @@ def cluster_column(frame: pd.DataFrame, cluster: str | Mapping | pd.Series | Non
     if cluster is None or (isinstance(cluster, str) and cluster == "region"):
         return frame["region"].rename("cluster")
     if isinstance(cluster, (Mapping, pd.Series)):
-        labels = pd.Series(cluster, dtype=object) if isinstance(cluster, Mapping) else cluster.astype(object)
+        from .assignment import keyed_by_region
+
+        known = pd.unique(frame["region"]) if regions is None else regions
+        labels = pd.Series(keyed_by_region(cluster.items(), known, "cluster"), dtype=object)
         regions = pd.unique(frame["region"])
+        empty = [r for r, v in labels.items() if isinstance(v, str) and not v.strip()]
+        if empty:
+            raise SpecificationError(f"cluster: region(s) {empty[:5]} have an empty label ''. Fix: give every region "
+                                     "its cluster's name.")
         unmapped = [r for r in regions if r not in labels.index or pd.isna(labels.get(r))]
         if unmapped:
             raise SpecificationError(f"cluster: the mapping gives no cluster to region(s) {unmapped[:5]}"
                                      f"{' ...' if len(unmapped) > 5 else ''}. Fix: map every region of the panel "
                                      "to its cluster label.")
-        return frame["region"].map(labels).astype(str).rename("cluster")
+        return _as_text(frame["region"].map(labels), "cluster (the mapping's labels)")
     if cluster not in frame.columns:
         listing = available if available is not None else [c for c in frame.columns if c not in ("region", "year")]
         raise SpecificationError(f"cluster={cluster!r} is not a column of the panel; its columns: {listing}. "
@@ -89,7 +96,22 @@ def cluster_column(frame: pd.DataFrame, cluster: str | Mapping | pd.Series | Non
         raise SpecificationError(f"cluster column {cluster!r} changes within region(s) {bad[:5]}; clusters must "
                                  f"be coarser than regions (each region in one cluster):\n{show_rows(rows)}\n"
                                  "Fix: give each region one cluster label.")
-    return values.astype(str).rename("cluster")
+    return _as_text(values, f"cluster column {cluster!r}")
+
+
+def _as_text(labels: pd.Series, what: str) -> pd.Series:
+    """Cluster labels as text, refusing distinct labels that read the same (1 and "1" would merge two clusters)."""
+    text = labels.astype(str)
+    distinct = pd.unique(labels.to_numpy(dtype=object))
+    if len(distinct) != text.nunique():
+        seen: dict[str, list] = {}
+        for value in distinct:
+            seen.setdefault(str(value), []).append(value)
+        clash = [v for v in seen.values() if len(v) > 1]
+        raise SpecificationError(f"{what}: labels {clash[:3]} are different values that read the same, so their "
+                                 "regions would be merged into one cluster. Fix: use one type for the labels (all "
+                                 "text or all numbers).")
+    return text.rename("cluster")
 
 
 def ssc_scale(ssc: str, *, n_obs: int, n_clusters: int, k: int, fixed_effects: tuple[int, ...] = (),
@@ -110,9 +132,16 @@ def ssc_scale(ssc: str, *, n_obs: int, n_clusters: int, k: int, fixed_effects: t
     nested_levels = sum(f for f, inside in zip(fixed_effects, nested) if inside)
     n_nested = sum(nested)
     df_k = k + all_fe - (nested_levels - n_nested if n_nested else 0)
-    if n_clusters < 2:
-        raise SpecificationError("cluster-robust errors need at least 2 clusters.")
+    require_clusters(n_clusters)
     return n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - df_k), float(n_clusters - 1)
+
+
+def require_clusters(n_clusters: int) -> None:
+    """Cluster-robust errors from one cluster are not defined (every estimator refuses them the same way)."""
+    if n_clusters < 2:
+        raise SpecificationError(f"cluster-robust errors need at least 2 clusters; these rows have {n_clusters}. Fix: "
+                                 "cluster on something finer (cluster=None clusters by region), or use a covariance "
+                                 "that does not cluster.")
 
 
 @dataclass(frozen=True)
@@ -139,8 +168,8 @@ def check_clustering(cluster: object, *, cov: str | None = None, clustered: tupl
     Returns the :class:`Clustering` to use, or None for a covariance that does not cluster.
     """
     if cluster is not None and not isinstance(cluster, (str, Mapping, pd.Series)):
-        raise SpecificationError(f"cluster={cluster!r}; give a panel column (its name), a mapping region -> cluster "
-                                 "label, or None (cluster by region).")
+        raise SpecificationError(f"cluster={cluster!r}. Fix: give a panel column (its name), a mapping region -> "
+                                 "cluster label, or None (cluster by region).")
     if isinstance(cluster, str) and not cluster.strip():
         raise SpecificationError("cluster='' is not a column name. Fix: pass a column, or None to cluster by region.")
     if cov is not None and cov not in clustered:

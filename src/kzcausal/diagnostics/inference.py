@@ -653,7 +653,8 @@ def _weights(kind: str, n_boot, n_units: int, random_seed: int | None) -> np.nda
         codes = np.arange(2**n_units, dtype=np.int64)[:, None] >> np.arange(n_units)[None, :]
         return 1.0 - 2.0 * (codes & 1)  # every sign vector once, all +1 first
     if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 1:
-        raise SpecificationError(f"draws={n_boot!r}; use a positive number of draws or 'exact'.")
+        raise SpecificationError(f"draws={n_boot!r}. Fix: use a positive number of draws (e.g. 9999) or "
+                                 "draws='exact'.")
     if n_boot * n_units > 2 * 10**8:
         raise SpecificationError(f"draws={n_boot:,} for {n_units} clusters need "
                                  f"{n_boot * n_units * 8 / 2**30:.1f} GiB; 99,999 draws give a p-value accurate to "

@@ -111,6 +111,11 @@ def pretrend_test(
     cov = event_study.vcov.to_numpy()
     pre = np.flatnonzero(leads)
     v_pre = cov[np.ix_(pre, pre)]
+    if not np.isfinite(v_pre).all() or not (np.diag(v_pre) > 0).any():
+        raise SpecificationError(f"the pre-period coefficients of {event_study.method} have no sampling variance "
+                                 "(zero or undefined standard errors: the outcome is fitted exactly, e.g. constant "
+                                 "within regions or a 0/1 column), so a pre-trend test has nothing to test. Fix: check "
+                                 "the outcome.")
     v_inv = np.linalg.pinv(v_pre)
     wald = float(b[pre] @ v_inv @ b[pre])
     k = len(pre)

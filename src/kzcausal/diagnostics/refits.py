@@ -13,7 +13,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..errors import KzCausalError, SpecificationError, check_names
+from ..errors import KzCausalError, KzCausalWarning, SpecificationError, check_names
 from ..panel import RegionPanel
 from ..parallel import map_tasks
 from ..results import COLUMNS, CheckResult, EstimationResult, check_result
@@ -113,7 +113,7 @@ def leave_one_out(result: EstimationResult, by: str = "region") -> RefitResult:
     """
     data = _require_refit(result, "leave_one_out")
     if not isinstance(by, str):
-        raise SpecificationError(f"by={by!r}; use 'region' or 'cohort'.")
+        raise SpecificationError(f"by={by!r}. Fix: use by='region' or by='cohort'.")
     if by == "region":
         groups = {f"without {r}": data["region"] != r for r in pd.unique(data["region"])}
     elif by == "cohort":
@@ -123,7 +123,7 @@ def leave_one_out(result: EstimationResult, by: str = "region") -> RefitResult:
                                      f"result has {[int(c) for c in cohorts]}. Fix: use by='region'.")
         groups = {f"without cohort {int(c)}": data["cohort"] != c for c in cohorts}
     else:
-        raise SpecificationError(f"by={by!r}; use 'region' or 'cohort'.")
+        raise SpecificationError(f"by={by!r}. Fix: use by='region' or by='cohort'.")
     datasets, skipped = {}, []
     for name, keep in groups.items():
         subset = data[keep]
@@ -168,8 +168,11 @@ def placebo_outcome(result: EstimationResult, panel: RegionPanel, outcomes: Sequ
                 f"{list(pd.unique(frame['region']))[:5]} ...). Fix: pass the panel the result was estimated on, or "
                 "one with the same regions and years.")
         if missing.any():
+            gaps = frame.loc[missing].groupby("region", sort=False)["year"].agg(lambda y: ", ".join(map(str, y)))
+            shown = "; ".join(f"{r}: {y}" for r, y in gaps.head(8).items()) + (" ..." if len(gaps) > 8 else "")
             caveats.append(f"placebo outcome {outcome!r}: {int(missing.sum())} estimation row(s) have no value "
-                           "and are left out")
+                           f"and are left out ({shown})")
+            warnings.warn(caveats[-1], KzCausalWarning, stacklevel=2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fits[f"placebo outcome {outcome}"] = _effect_row(result.refit(frame[~missing], outcome=outcome))

@@ -9,6 +9,7 @@ assignments or outcomes without going back to the panel.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
@@ -18,8 +19,8 @@ import pandas as pd
 from ..errors import SpecificationError, check_alpha, check_flag, check_names
 from ..panel import RegionPanel
 from ..results import EstimationResult, LinearDesign, coefficient_table
-from ..design import (SSC, check_clustering, check_outcome_varies, check_panel, check_ssc, estimation_rows,
-                      few_cluster_notes, positional_deprecated, resolve_assignment, ssc_scale)
+from ..design import (SSC, FitSettings, check_clustering, check_outcome_varies, check_panel, check_ssc,
+                      estimation_rows, few_cluster_notes, positional_deprecated, resolve_assignment, ssc_scale)
 from .regression import cluster_sums, two_way_demean, within_ols
 
 __all__ = ["did_2x2", "twfe"]
@@ -27,6 +28,31 @@ __all__ = ["did_2x2", "twfe"]
 Cov2x2 = Literal["ols", "robust", "cluster"]
 _COV_NAMES = {"ols": "OLS", "robust": "HC1 robust", "cluster": "clustered"}
 CovTWFE = Literal["cluster", "robust", "driscoll-kraay", "unadjusted"]
+
+
+@dataclass(frozen=True)
+class DID2x2Settings(FitSettings):
+    """The 2x2's options: what a re-fit repeats."""
+
+    label: str
+    fixed_effects: bool
+    cov: str
+    cluster: str | None
+    ssc: str
+    alpha: float
+    treated_group: str | None = None
+
+
+@dataclass(frozen=True)
+class TWFESettings(FitSettings):
+    """TWFE's options: what a re-fit repeats."""
+
+    treatment: str
+    covariates: tuple[str, ...]
+    cov: str
+    cluster: str | None
+    ssc: str
+    alpha: float
 
 
 @positional_deprecated("treated", "post_from")
@@ -90,16 +116,16 @@ def did_2x2(
                                     treatment=treatment, estimator="did_2x2", single_cohort=True)
     rows, notes = estimation_rows(panel, outcome, assignment,
                                   cluster=cluster if clustering is not None and clustering.coarser else None)
-    spec = dict(estimator="did_2x2", outcome=outcome, treated=assignment.treated, treated_group=assignment.group,
-                post_from=(assignment.adoption_years or [None])[0], fixed_effects=fixed_effects, cov=cov,
-                cluster=clustering.name if clustering is not None else None, ssc=ssc, alpha=alpha)
-    return _fit_2x2(rows, outcome, label=assignment.term, fixed_effects=fixed_effects, cov=cov, ssc=ssc,
-                    alpha=alpha, spec=spec).noting(notes)
+    settings = DID2x2Settings(label=assignment.term, fixed_effects=fixed_effects, cov=cov,
+                              cluster=clustering.name if clustering is not None else None, ssc=ssc, alpha=alpha,
+                              treated_group=assignment.group)
+    return _fit_2x2(rows, outcome, settings=settings).noting(notes)
 
 
-def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: bool, cov: str, ssc: str,
-             alpha: float, spec: dict) -> EstimationResult:
+def _fit_2x2(rows: pd.DataFrame, outcome: str, *, settings: DID2x2Settings) -> EstimationResult:
     """The 2x2 on estimation rows (``cohort``: the adoption year for treated regions, inf for controls)."""
+    label, fixed_effects, cov, ssc, alpha = (settings.label, settings.fixed_effects, settings.cov, settings.ssc,
+                                             settings.alpha)
     check_outcome_varies(rows[outcome].to_numpy(float), outcome)
     cohort = rows["cohort"].to_numpy(float)
     adoption = np.unique(cohort[np.isfinite(cohort)])
@@ -161,7 +187,7 @@ def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: boo
     if cov == "ols":
         notes.append("OLS errors ignore within-region correlation over time (as paper 002); see cov='cluster', "
                      "the wild cluster bootstrap and randomization inference")
-    cluster_name = spec.get("cluster") or "region"
+    cluster_name = settings.cluster or "region"
     method = (f"2x2 DID{' with region and year fixed effects' if fixed_effects else ''}, "
               + (f"{cluster_name}-clustered errors (ssc={ssc})" if cov == "cluster" else f"{_COV_NAMES[cov]} errors"))
     j = terms.index(interaction)
@@ -170,7 +196,9 @@ def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: boo
         vcov=pd.DataFrame(vcov[np.ix_(index, index)], index=keep, columns=keep),
         method=method,
         effect=(interaction,),
-        spec={**spec, "post_from": post_from},
+        spec={"estimator": "did_2x2", "outcome": outcome,
+              "treated": sorted(rows.loc[np.isfinite(cohort), "region"].unique()), "post_from": post_from,
+              **settings.display()},
         alpha=alpha, ssc=ssc if cov == "cluster" else None, covariance=cov, outcome=outcome,
         n_obs=n,
         n_clusters=g if cov == "cluster" else None,
@@ -179,16 +207,9 @@ def _fit_2x2(rows: pd.DataFrame, outcome: str, *, label: str, fixed_effects: boo
         caveats=tuple(notes),
         data=rows,
         scores=pd.DataFrame({interaction: scores[:, j]}, index=pd.Index(labels, name="cluster")),
-        refitter=partial(_refit_2x2, label=label, fixed_effects=fixed_effects, cov=cov, ssc=ssc, alpha=alpha,
-                         spec=spec),
+        refitter=partial(_fit_2x2, settings=settings),
         linear=LinearDesign("two_way") if fixed_effects else LinearDesign("pooled", post_from=post_from),
     )
-
-
-def _refit_2x2(rows: pd.DataFrame, outcome: str, **settings) -> EstimationResult:
-    spec = {**settings.pop("spec"), "outcome": outcome}
-    spec["treated"] = sorted(rows.loc[np.isfinite(rows["cohort"].to_numpy(float)), "region"].unique())
-    return _fit_2x2(rows, outcome, spec=spec, **settings)
 
 
 @positional_deprecated("treatment", "covariates")
@@ -252,19 +273,19 @@ def twfe(
                                  f"{term!r}). Fix: list only control variables in covariates.")
     rows, notes = estimation_rows(panel, outcome, assignment, covariates=covariates,
                                   cluster=cluster if clustering is not None and clustering.coarser else None)
-    spec = dict(estimator="twfe", outcome=outcome, treatment=term, covariates=covariates, cov=cov,
-                cluster=clustering.name if clustering is not None else None, ssc=ssc, alpha=alpha)
-    return _fit_twfe(rows, outcome, treatment=term, covariates=tuple(covariates), cov=cov, ssc=ssc,
-                     alpha=alpha, spec=spec).noting(notes)
+    settings = TWFESettings(treatment=term, covariates=tuple(covariates), cov=cov,
+                            cluster=clustering.name if clustering is not None else None, ssc=ssc, alpha=alpha)
+    return _fit_twfe(rows, outcome, settings=settings).noting(notes)
 
 
 _TWFE_COV = {"cluster": None, "robust": dict(cov_type="robust"), "driscoll-kraay": dict(cov_type="kernel"),
              "unadjusted": dict(cov_type="unadjusted")}
 
 
-def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: tuple[str, ...], cov: str, ssc: str,
-              alpha: float, spec: dict) -> EstimationResult:
+def _fit_twfe(rows: pd.DataFrame, outcome: str, *, settings: TWFESettings) -> EstimationResult:
     """TWFE on estimation rows: the treatment is ``1[year >= cohort]``."""
+    treatment, covariates, cov, ssc, alpha = (settings.treatment, settings.covariates, settings.cov, settings.ssc,
+                                              settings.alpha)
     check_outcome_varies(rows[outcome].to_numpy(float), outcome)
     d = (rows["year"].to_numpy() >= rows["cohort"].to_numpy(float)).astype(float)
     if d.all() or not d.any():
@@ -274,7 +295,7 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
     regressors = pd.DataFrame({treatment: d, **{c: rows[c].to_numpy(float) for c in covariates}}, index=rows.index)
     clusters = rows["cluster"] if "cluster" in rows else rows["region"]
     codes, labels = pd.factorize(clusters.to_numpy())
-    beta, bread, sums, _ = within_ols(rows, outcome, regressors, clusters)
+    beta, bread, sums, _ = within_ols(rows, outcome, regressors, clusters, covariates=covariates)
     scores = sums @ bread
     n, k = len(rows), regressors.shape[1]
     g = scores.shape[0]
@@ -295,14 +316,14 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
     table = coefficient_table(pd.Series(beta, index=terms), pd.Series(np.sqrt(np.diag(vcov.to_numpy())), index=terms),
                               alpha=alpha, df=df)
     notes = few_cluster_notes(g, int(rows.loc[d == 1, "region"].nunique()), clustered=cov == "cluster")
-    cluster_name = spec.get("cluster") or "region"
+    cluster_name = settings.cluster or "region"
     return EstimationResult(
         table=table,
         vcov=vcov,
         method="TWFE (region and year effects), " + (f"{cluster_name}-clustered errors (ssc={ssc})"
                                                      if cov == "cluster" else f"{cov} errors (linearmodels)"),
         effect=(treatment,),
-        spec={**spec, "outcome": outcome},
+        spec={"estimator": "twfe", "outcome": outcome, **settings.display()},
         alpha=alpha, ssc=ssc if cov == "cluster" else None, covariance=cov, outcome=outcome,
         n_obs=n,
         n_clusters=g if cov == "cluster" else None,
@@ -311,8 +332,7 @@ def _fit_twfe(rows: pd.DataFrame, outcome: str, *, treatment: str, covariates: t
         caveats=tuple(notes),
         data=rows,
         scores=pd.DataFrame({treatment: scores[:, 0]}, index=pd.Index(labels, name="cluster")),
-        refitter=partial(_fit_twfe, treatment=treatment, covariates=covariates, cov=cov, ssc=ssc, alpha=alpha,
-                         spec=spec),
+        refitter=partial(_fit_twfe, settings=settings),
         linear=LinearDesign("two_way", covariates=covariates),
         outcome_refitter=shortcut,
     )

@@ -8,6 +8,7 @@ reference period.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
@@ -17,7 +18,7 @@ import pandas as pd
 from ..errors import SpecificationError, check_alpha, check_count, check_flag, check_names, check_seed
 from ..panel import RegionPanel
 from ..results import COLUMNS, EventStudyResult, RegressionForm, coefficient_table
-from ..design import (SSC, ControlGroup, DIDDesign, check_anticipation, check_clustering, check_panel, check_ssc,
+from ..design import (SSC, ControlGroup, DIDDesign, FitSettings, check_anticipation, check_clustering, check_panel, check_ssc,
                       cohort_share_weights, estimation_rows, few_cluster_notes, positional_deprecated,
                       renamed, resolve_assignment, ssc_scale)
 from .regression import cluster_sums, two_way_demean, within_ols
@@ -26,6 +27,23 @@ from .staggered import staggered_did
 __all__ = ["event_study"]
 
 EventMethod = Literal["cs", "sun_abraham", "twfe"]
+
+
+@dataclass(frozen=True)
+class RegressionEventSettings(FitSettings):
+    """A Sun-Abraham or dynamic TWFE event study's options: what a re-fit repeats."""
+
+    method: str
+    leads: int | None
+    lags: int | None
+    reference: int
+    bin_endpoints: bool
+    control_group: str
+    anticipation: int
+    covariates: tuple[str, ...]
+    ssc: str
+    alpha: float
+    cluster: str | None
 
 
 @renamed(n_boot="draws")
@@ -132,17 +150,20 @@ def event_study(
     assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
                                     treatment=treatment, estimator="event_study")
     rows, notes = estimation_rows(panel, outcome, assignment, covariates=covariates, cluster=cluster)
-    settings = dict(method=method, leads=leads, lags=lags, reference=reference, bin_endpoints=bin_endpoints,
-                    control_group=control_group, anticipation=anticipation, covariates=tuple(covariates),
-                    ssc=ssc, alpha=alpha, cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster")
-    return _regression_event_study(rows, outcome, **settings).noting(notes)
+    settings = RegressionEventSettings(
+        method=method, leads=leads, lags=lags, reference=reference, bin_endpoints=bin_endpoints,
+        control_group=control_group, anticipation=anticipation, covariates=tuple(covariates), ssc=ssc, alpha=alpha,
+        cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster")
+    return _regression_event_study(rows, outcome, settings=settings).noting(notes)
 
 
-def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, leads, lags, reference: int,
-                            bin_endpoints: bool, control_group: str, anticipation: int, covariates: tuple[str, ...],
-                            ssc: str, alpha: float, cluster: str | None) -> EventStudyResult:
+def _regression_event_study(rows: pd.DataFrame, outcome: str, *, settings: RegressionEventSettings) -> EventStudyResult:
     """Sun-Abraham or dynamic TWFE on estimation rows ``region, year, <outcome>, cohort[, cluster][, covariates]``."""
-    settings = {k: v for k, v in locals().items() if k not in ("rows", "outcome")}  # what a re-fit repeats
+    method, leads, lags, reference, bin_endpoints = (settings.method, settings.leads, settings.lags,
+                                                     settings.reference, settings.bin_endpoints)
+    control_group, anticipation, covariates, ssc, alpha, cluster = (
+        settings.control_group, settings.anticipation, settings.covariates, settings.ssc, settings.alpha,
+        settings.cluster)
     design = DIDDesign.from_frame(rows, outcome, control_group=control_group, anticipation=anticipation)
     data = design.data
     notes = list(design.notes)
@@ -169,6 +190,15 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
         notes.append(f"dropped {int(outside.sum())} treated observation(s) outside the window [{low}, {high}]")
         data, event = data[~outside], event[~outside]
     event = event.clip(lower=low, upper=high)
+    seen = np.unique(event.dropna().to_numpy(int))
+    if reference not in seen:
+        pre = [int(e) for e in seen if e < 0]
+        raise SpecificationError(f"reference={reference}: no treated row is observed {abs(reference)} year(s) "
+                                 f"{'before' if reference < 0 else 'after'} adoption (the years are "
+                                 f"{sorted(int(y) for y in pd.unique(data['year']))}), so every treated row would get "
+                                 f"a dummy, collinear with the region effects. Observed event times: {seen.tolist()}. "
+                                 + (f"Fix: pass reference={max(pre)} (the latest observed pre-period)." if pre else
+                                    "Fix: the treated regions need an observed year before adoption."))
     times = sorted(int(e) for e in pd.unique(event.dropna()) if e != reference)
     cohort = data["first_treated"].to_numpy(float)
     if method == "twfe":
@@ -222,7 +252,7 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
                + (", end bins pooled" if bin_endpoints and outside.any() else "")
                + (f", covariates {list(covariates)}" if covariates else ""),
         effect=("overall",),
-        spec={"estimator": "event_study", "outcome": outcome, **settings, "covariates": list(covariates)},
+        spec={"estimator": "event_study", "outcome": outcome, **settings.display()},
         alpha=alpha, ssc=ssc, covariance="cluster", outcome=outcome,
         n_obs=nobs,
         n_clusters=g_count,
@@ -232,7 +262,7 @@ def _regression_event_study(rows: pd.DataFrame, outcome: str, *, method: str, le
         data=DIDDesign.estimation_rows(data),
         scores=pd.DataFrame({"overall": influence @ overall_w}, index=pd.Index(pd.unique(clusters.to_numpy()),
                                                                                  name="cluster")),
-        refitter=partial(_regression_event_study, **settings),
+        refitter=partial(_regression_event_study, settings=settings),
         regression=partial(_regression_form, data=data, outcome=outcome, row_cell=row_cell, k=k,
                            covariates=list(covariates), clusters=clusters, weights=overall_w),
         reference=reference,
@@ -276,7 +306,7 @@ def _fit_cells(data: pd.DataFrame, outcome: str, row_cell: np.ndarray, k: int, c
     if covariates or len(data) != n * t_count or (np.bincount(codes) != t_count).any():
         regressors = pd.DataFrame(_cell_regressors(data, row_cell, k, covariates), index=data.index,
                                   columns=[*(f"cell{j}" for j in range(k)), *covariates])
-        beta, bread, sums, _ = within_ols(data, outcome, regressors, clusters)
+        beta, bread, sums, _ = within_ols(data, outcome, regressors, clusters, covariates=covariates)
         return beta, bread, sums, len(data)
     cell = row_cell.reshape(n, t_count)  # rows are sorted by region, then year
     # every region's dummy pattern over time identifies its "profile" (cohort under this design)

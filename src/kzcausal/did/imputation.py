@@ -38,8 +38,8 @@ import pandas as pd
 from ..errors import SpecificationError, check_alpha, check_names, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EventStudyResult, coefficient_table
-from ..design import (SSC, DIDDesign, check_clustering, check_panel, check_ssc, estimation_rows, few_cluster_notes,
-                      positional_deprecated, resolve_assignment, ssc_scale)
+from ..design import (SSC, DIDDesign, FitSettings, check_clustering, check_panel, check_ssc, estimation_rows,
+                      few_cluster_notes, positional_deprecated, resolve_assignment, ssc_scale)
 from .regression import cluster_sums
 
 __all__ = ["imputation_did", "two_stage_did"]
@@ -116,8 +116,8 @@ def imputation_did(
     settings = _settings(leads, lags, covariates, cluster, alpha, ssc=ssc)
     rows, notes = _panel_rows(panel, outcome, dict(first_treated=first_treated, treated=treated,
                                                    post_from=post_from, treatment=treatment),
-                              settings["covariates"], cluster, "imputation_did")
-    return _fit_imputation(rows, outcome, **settings).noting(notes)
+                              settings.covariates, cluster, "imputation_did")
+    return _fit_imputation(rows, outcome, settings=settings).noting(notes)
 
 
 @positional_deprecated("first_treated")
@@ -164,23 +164,36 @@ def two_stage_did(
     settings = _settings(leads, lags, covariates, cluster, alpha)
     rows, notes = _panel_rows(panel, outcome, dict(first_treated=first_treated, treated=treated,
                                                    post_from=post_from, treatment=treatment),
-                              settings["covariates"], cluster, "two_stage_did")
-    return _fit_two_stage(rows, outcome, **settings).noting(notes)
+                              settings.covariates, cluster, "two_stage_did")
+    return _fit_two_stage(rows, outcome, settings=settings).noting(notes)
 
 
 # ------------------------------------------------------------------ validation
-def _settings(leads, lags, covariates, cluster, alpha, **extra) -> dict:
+@dataclass(frozen=True)
+class ImputationSettings(FitSettings):
+    """The imputation and two-stage estimators' options: what a re-fit repeats (``ssc``: imputation only)."""
+
+    leads: int | None
+    lags: int | None
+    covariates: tuple[str, ...]
+    cluster: str | None
+    alpha: float
+    ssc: str | None = None
+
+
+def _settings(leads, lags, covariates, cluster, alpha, ssc: str | None = None) -> ImputationSettings:
     """The arguments a re-fit repeats, validated."""
     for name, value in (("leads", leads), ("lags", lags)):
         if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0):
             raise SpecificationError(f"{name}={value!r}; give a non-negative whole number of years (or None).")
     check_alpha(alpha)
-    if "ssc" in extra:
-        check_ssc(extra["ssc"])
+    if ssc is not None:
+        check_ssc(ssc)
     covariates = tuple(check_names(covariates, "covariates", allow_empty=True))
-    return dict(leads=None if leads is None else int(leads), lags=None if lags is None else int(lags),
-                covariates=covariates, cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster",
-                alpha=float(alpha), **extra)
+    return ImputationSettings(leads=None if leads is None else int(leads), lags=None if lags is None else int(lags),
+                              covariates=covariates,
+                              cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster",
+                              alpha=float(alpha), ssc=ssc)
 
 
 def _panel_rows(panel: RegionPanel, outcome: str, assignment: dict, covariates: tuple[str, ...], cluster,
@@ -342,10 +355,10 @@ def _indicators(event: np.ndarray, times: list[int], rows: np.ndarray) -> np.nda
 
 
 # ------------------------------------------------------------------ BJS imputation
-def _fit_imputation(rows: pd.DataFrame, outcome: str, *, leads: int | None, lags: int | None,
-                    covariates: tuple[str, ...], cluster: str | None, ssc: str, alpha: float) -> EventStudyResult:
+def _fit_imputation(rows: pd.DataFrame, outcome: str, *, settings: ImputationSettings) -> EventStudyResult:
     """BJS imputation event study on estimation rows ``region, year, <outcome>, cohort[, cluster][, covariates]``."""
-    settings = dict(leads=leads, lags=lags, covariates=covariates, cluster=cluster, ssc=ssc, alpha=alpha)
+    leads, lags, covariates, cluster, ssc, alpha = (settings.leads, settings.lags, settings.covariates,
+                                                    settings.cluster, settings.ssc, settings.alpha)
     sample = _sample(rows, outcome, covariates)
     stage, residual = _first_stage(sample, covariates)
     treated, untreated = sample.treated, ~sample.treated
@@ -415,14 +428,14 @@ def _fit_imputation(rows: pd.DataFrame, outcome: str, *, leads: int | None, lags
                  if lead_times else "")
               + (f", covariates {list(covariates)}" if covariates else ""))
     return _result(sample, outcome, "imputation_did", settings, table, vcov, overall, psi[:, -1], method,
-                   partial(_fit_imputation, **settings), notes)
+                   partial(_fit_imputation, settings=settings), notes)
 
 
 # ------------------------------------------------------------------ Gardner two-stage
-def _fit_two_stage(rows: pd.DataFrame, outcome: str, *, leads: int | None, lags: int | None,
-                   covariates: tuple[str, ...], cluster: str | None, alpha: float) -> EventStudyResult:
+def _fit_two_stage(rows: pd.DataFrame, outcome: str, *, settings: ImputationSettings) -> EventStudyResult:
     """Gardner two-stage event study on estimation rows ``region, year, <outcome>, cohort[, cluster][, covariates]``."""
-    settings = dict(leads=leads, lags=lags, covariates=covariates, cluster=cluster, alpha=alpha)
+    leads, lags, covariates, cluster, alpha = (settings.leads, settings.lags, settings.covariates, settings.cluster,
+                                               settings.alpha)
     sample = _sample(rows, outcome, covariates)
     stage, residual = _first_stage(sample, covariates)
     treated, untreated = sample.treated, ~sample.treated
@@ -448,7 +461,7 @@ def _fit_two_stage(rows: pd.DataFrame, outcome: str, *, leads: int | None, lags:
     method = (f"two-stage DID (Gardner), {cluster_name}-clustered GMM errors"
               + (f", covariates {list(covariates)}" if covariates else ""))
     return _result(sample, outcome, "two_stage_did", settings, table, vcov, overall, psi[:, -1], method,
-                   partial(_fit_two_stage, **settings), notes)
+                   partial(_fit_two_stage, settings=settings), notes)
 
 
 def _gmm_scores(sample: _Sample, stage: _FirstStage, residual: np.ndarray, X2: np.ndarray, beta: np.ndarray,
@@ -512,7 +525,7 @@ def _permuted_overall(labels: np.ndarray, *, region: np.ndarray, years: np.ndarr
 
 
 # ------------------------------------------------------------------ the result
-def _result(sample: _Sample, outcome: str, estimator: str, settings: dict, table: pd.DataFrame, vcov: np.ndarray,
+def _result(sample: _Sample, outcome: str, estimator: str, settings: ImputationSettings, table: pd.DataFrame, vcov: np.ndarray,
             overall: pd.Series, overall_scores: np.ndarray, method: str, refitter, notes: list[str]
             ) -> EventStudyResult:
     times = list(table.index)
@@ -525,11 +538,11 @@ def _result(sample: _Sample, outcome: str, estimator: str, settings: dict, table
         vcov=pd.DataFrame(vcov, index=times, columns=times),
         method=method,
         effect=("overall",),
-        spec={"estimator": estimator, "outcome": outcome, **settings, "covariates": list(settings["covariates"])},
-        alpha=settings["alpha"], ssc=settings.get("ssc"), covariance="cluster", outcome=outcome,
+        spec={"estimator": estimator, "outcome": outcome, **settings.display()},
+        alpha=settings.alpha, ssc=settings.ssc, covariance="cluster", outcome=outcome,
         n_obs=len(sample.data),
         n_clusters=len(sample.cluster_labels),
-        cluster=settings["cluster"] or "region",
+        cluster=settings.cluster or "region",
         fixed_effects=("region", "year"),
         caveats=tuple(notes),
         data=DIDDesign.estimation_rows(sample.data),

@@ -6,6 +6,8 @@ here for one release).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -34,9 +36,12 @@ def two_way_demean(data: pd.DataFrame, values: np.ndarray) -> np.ndarray:
     return Absorber(factors)(np.asarray(values, float))
 
 
-def within_ols(data: pd.DataFrame, outcome: str, regressors: pd.DataFrame, clusters: pd.Series
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def within_ols(data: pd.DataFrame, outcome: str, regressors: pd.DataFrame, clusters: pd.Series,
+               covariates: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """OLS with region and year effects absorbed (:func:`two_way_demean`).
+
+    ``covariates`` names the regressors that are controls (default: all); an absorbed regressor that
+    is not one (the treatment, an event-time dummy) is a design problem, and the message says so.
 
     Returns ``(beta, bread, cluster_scores, residuals)``: ``bread = (X~'X~)^-1``, scores
     ``s_g = X~_g' e_g`` (G x k), so the clustered covariance is ``c bread S'S bread``.
@@ -48,6 +53,13 @@ def within_ols(data: pd.DataFrame, outcome: str, regressors: pd.DataFrame, clust
     spread = np.linalg.norm(raw - raw.mean(axis=0), axis=0)
     absorbed = [c for j, c in enumerate(regressors.columns)
                 if np.linalg.norm(X[:, j]) <= 1e-8 * max(spread[j], 1e-300)]
+    design = [c for c in absorbed if covariates is not None and c not in covariates]
+    if design:
+        raise SpecificationError(
+            f"{design} are absorbed by the region and year effects: treatment does not vary within years apart from "
+            "region-level differences (e.g. every region treated from the same year, or no region untreated while "
+            "others are treated), so the effect is not identified. Fix: the rows need control regions (never or "
+            "not yet treated) beside the treated ones in the treated years.")
     if absorbed:
         constant = [c for c in absorbed if (regressors[c].groupby(data["region"].to_numpy()).nunique() <= 1).all()]
         raise SpecificationError(

@@ -39,8 +39,8 @@ from threadpoolctl import ThreadpoolController
 from ..errors import KzCausalWarning, SpecificationError, check_alpha, check_count, check_names, check_seed, show_rows
 from ..panel import RegionPanel
 from ..results import COLUMNS, EstimationResult, EventStudyResult, RegressionForm, coefficient_table
-from ..design import (ControlGroup, DIDDesign, check_clustering, estimation_rows, few_cluster_notes,
-                      positional_deprecated, renamed, resolve_assignment)
+from ..design import (ControlGroup, DIDDesign, FitSettings, check_clustering, estimation_rows, few_cluster_notes,
+                      positional_deprecated, renamed, require_clusters, resolve_assignment)
 from .regression import cluster_sums
 
 __all__ = ["staggered_did", "AttgtResult"]
@@ -51,8 +51,9 @@ _METHOD_NAMES = {"reg": "outcome regression", "ipw": "standardized IPW", "dr": "
 
 
 @dataclass(frozen=True)
-class _Settings:
-    """Everything about a CS fit except its rows: what a re-fit repeats."""
+class CSSettings(FitSettings):
+    """Everything about a CS fit except its rows: what a re-fit repeats (``random_seed``: the seed the
+    bootstrap used, drawn once when none was given, so a re-fit repeats the draws)."""
 
     control_group: str
     method: str
@@ -60,9 +61,11 @@ class _Settings:
     covariates: tuple[str, ...]
     base_period: str
     alpha: float
-    n_boot: int
-    boot_seed: int | None
-    progress: bool
+    draws: int
+    random_seed: int | None
+    cluster: str | None
+    first_treated: str | None = None
+    progress: bool = field(default=True, repr=False)
 
 
 @renamed(n_boot="draws")
@@ -157,15 +160,11 @@ def staggered_did(
     boot_seed = None
     if n_boot:
         boot_seed = random_seed if random_seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-    settings = _Settings(control_group=control_group, method=method, anticipation=anticipation,
-                         covariates=tuple(covariates), base_period=base_period, alpha=alpha, n_boot=int(n_boot),
-                         boot_seed=boot_seed, progress=progress)
-    spec = dict(estimator="staggered_did", outcome=outcome, first_treated=assignment.source or dict(
-        assignment.cohorts[np.isfinite(assignment.cohorts)]), control_group=control_group, method=method,
-        anticipation=anticipation, covariates=covariates, base_period=base_period,
-        cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster", alpha=alpha,
-        draws=n_boot, random_seed=random_seed)
-    return _fit_attgt(rows, outcome, settings, spec, warn=True, notes=notes,
+    settings = CSSettings(control_group=control_group, method=method, anticipation=anticipation,
+                          covariates=tuple(covariates), base_period=base_period, alpha=alpha, draws=int(n_boot),
+                          random_seed=boot_seed, progress=progress, first_treated=assignment.source,
+                          cluster=cluster if isinstance(cluster, str) or cluster is None else "cluster")
+    return _fit_attgt(rows, outcome, settings, warn=True, notes=notes,
                       codes=(panel.codes_of(rows.index), panel.region_codes[1]))
 
 
@@ -210,7 +209,7 @@ def _blas_controller():
 
 
 @_one_blas_thread
-def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapping[str, object], *,
+def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: CSSettings, *,
                warn: bool = False, notes: tuple[str, ...] = (),
                codes: tuple[np.ndarray, pd.Index] | None = None) -> AttgtResult:
     """ATT(g,t) on estimation rows ``region, year, <outcome>, cohort (inf: never)[, cluster][, covariates]``."""
@@ -238,25 +237,26 @@ def _fit_attgt(rows: pd.DataFrame, outcome: str, settings: _Settings, spec: Mapp
     n_years = len(design.years)  # the rows are balanced and sorted: each unit's first row is every n_years-th
     labels = (frame["cluster"] if "cluster" in frame else frame["region"]).iloc[::n_years].to_numpy()
     clusters, cluster_labels = pd.factorize(labels)
+    require_clusters(len(cluster_labels))
     notes += few_cluster_notes(len(cluster_labels), int(np.isfinite(units).sum()))
     data = DIDDesign.estimation_rows(frame)
     control = settings.control_group.replace("_", "-")
-    cluster_name = spec.get("cluster") or "region"
+    cluster_name = settings.cluster or "region"
     base = AttgtResult(
         table=pd.DataFrame(columns=COLUMNS), vcov=pd.DataFrame(), effect=("ATT",),
         method=f"Callaway-Sant'Anna ATT(g,t), {settings.method}, {control} controls [{engine}]"
                + (f", {cluster_name}-clustered" if cluster_name != "region" else ""),
-        spec={**spec, "outcome": outcome}, n_obs=len(frame), n_clusters=len(cluster_labels), cluster=cluster_name,
+        spec={"estimator": "staggered_did", "outcome": outcome, **settings.display()}, n_obs=len(frame), n_clusters=len(cluster_labels), cluster=cluster_name,
         alpha=settings.alpha, outcome=outcome,
         caveats=tuple(notes), data=data,
-        refitter=partial(_fit_attgt, settings=settings, spec=spec),
+        refitter=partial(_fit_attgt, settings=settings),
         cells=cells, influence=influence, unit_cohorts=units, unit_clusters=clusters,
         cluster_labels=tuple(cluster_labels), settings=settings, design=design, delta=delta, plan=plan)
     return base._finish()
 
 
-def _refit_aggregate(rows: pd.DataFrame, outcome: str, *, settings: _Settings, spec, kind: str, min_e, max_e):
-    return _fit_attgt(rows, outcome, settings, spec).aggregate(kind, min_e=min_e, max_e=max_e)
+def _refit_aggregate(rows: pd.DataFrame, outcome: str, *, settings: CSSettings, kind: str, min_e, max_e):
+    return _fit_attgt(rows, outcome, settings).aggregate(kind, min_e=min_e, max_e=max_e)
 
 
 def _stacked_cells(*, delta: np.ndarray, cohort: np.ndarray, year: np.ndarray, base: np.ndarray, units: np.ndarray,
@@ -600,7 +600,7 @@ class AttgtResult(EstimationResult):
     unit_cohorts: np.ndarray = field(default=None, repr=False)
     unit_clusters: np.ndarray = field(default=None, repr=False)
     cluster_labels: tuple = field(default=(), repr=False)
-    settings: _Settings = field(default=None, repr=False)
+    settings: CSSettings = field(default=None, repr=False)
     design: DIDDesign = field(default=None, repr=False)
     delta: np.ndarray | None = field(default=None, repr=False)
     plan: _Cells | None = field(default=None, repr=False)
@@ -628,7 +628,7 @@ class AttgtResult(EstimationResult):
         updates = dict(table=table, vcov=pd.DataFrame(vcov, index=table.index, columns=table.index), att_gt=att_gt,
                        scores=self._scores(terms, simple_inf), permuted=self._permuter(weights[0]),
                        regression=self._regression(weights[0]),
-                       outcome_refitter=None if self.plan is None or self.settings.n_boot else self._outcome_effects)
+                       outcome_refitter=None if self.plan is None or self.settings.draws else self._outcome_effects)
         for name, value in updates.items():
             object.__setattr__(self, name, value)
         self.__post_init__()  # the degenerate-effect check, now that the table exists
@@ -672,10 +672,10 @@ class AttgtResult(EstimationResult):
         """Errors and intervals; ``variance`` (the covariance's diagonal), when known, saves a pass over the units."""
         estimates = np.atleast_1d(np.asarray(estimates, float))
         n = self.n_units
-        if self.settings.n_boot:
+        if self.settings.draws:
             summed = self._cluster_influence(influence.reshape(n, -1))
-            se, critical = multiplier_bootstrap(summed, self.settings.n_boot, self.settings.alpha,
-                                                self.settings.boot_seed, progress=self.settings.progress, n_units=n)
+            se, critical = multiplier_bootstrap(summed, self.settings.draws, self.settings.alpha,
+                                                self.settings.random_seed, progress=self.settings.progress, n_units=n)
         elif variance is not None:
             se, critical = np.sqrt(variance), None
         else:
@@ -819,7 +819,7 @@ class AttgtResult(EstimationResult):
         common = dict(spec={**self.spec, "aggregation": kind, "min_e": min_e, "max_e": max_e},
                       n_obs=self.n_obs, n_clusters=self.n_clusters, cluster=self.cluster, caveats=self.caveats,
                       alpha=self.alpha, outcome=self.outcome,
-                      data=self.data, refitter=partial(_refit_aggregate, settings=settings, spec=self.spec, kind=kind,
+                      data=self.data, refitter=partial(_refit_aggregate, settings=settings, kind=kind,
                                                        min_e=min_e, max_e=max_e))
         if kind == "event":
             has_overall = terms[-1] == "overall"

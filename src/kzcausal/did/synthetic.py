@@ -38,7 +38,7 @@ from ..errors import (KzCausalWarning, SpecificationError, check_alpha, check_co
                       check_seed, show_rows)
 from ..panel import RegionPanel
 from ..results import EstimationResult, RegressionForm, axes_for, coefficient_table
-from ..design import Assignment, check_outcome_varies, check_panel, estimation_rows, positional_deprecated, \
+from ..design import Assignment, FitSettings, check_outcome_varies, check_panel, estimation_rows, positional_deprecated, \
     renamed, resolve_assignment
 
 __all__ = ["synthetic_did", "synthetic_control", "SyntheticDIDResult", "SyntheticControlResult"]
@@ -526,13 +526,15 @@ def _jackknife_variance(fit: _SDIDFit) -> np.ndarray:
 
 # ---------------------------------------------------------------------- SDID result
 @dataclass(frozen=True)
-class _SDIDSettings:
-    """Everything about a synthetic DID fit except its rows: what a re-fit repeats."""
+class SDIDSettings(FitSettings):
+    """Everything about a synthetic DID fit except its rows: what a re-fit repeats (``random_seed``: the seed
+    the replications used, drawn once when none was given)."""
 
     variance: str
-    n_reps: int
-    seed: int | None
+    draws: int
+    random_seed: int | None
     alpha: float
+    treated_group: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -665,15 +667,13 @@ def synthetic_did(
     rows, assignment, notes = _panel_rows(panel, outcome, dict(treated=treated, post_from=post_from,
                                                                first_treated=first_treated, treatment=treatment),
                                           "synthetic_did")
-    settings = _SDIDSettings(variance=variance, n_reps=int(n_reps),
-                             seed=None if variance == "jackknife" else _resolve_seed(random_seed), alpha=alpha)
-    spec = dict(estimator="synthetic_did", outcome=outcome, treated=assignment.treated,
-                treated_group=assignment.group, post_from=(assignment.adoption_years or [None])[0],
-                variance=variance, draws=int(n_reps), random_seed=random_seed, alpha=alpha)
-    return _fit_sdid(rows, outcome, settings=settings, spec=spec, warn=True).noting(notes)
+    settings = SDIDSettings(variance=variance, draws=int(n_reps),
+                            random_seed=None if variance == "jackknife" else _resolve_seed(random_seed), alpha=alpha,
+                            treated_group=assignment.group)
+    return _fit_sdid(rows, outcome, settings=settings, warn=True).noting(notes)
 
 
-def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec: dict,
+def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: SDIDSettings,
               warn: bool = False) -> SyntheticDIDResult:
     """Synthetic DID on estimation rows ``region, year, <outcome>, cohort`` (one adoption year)."""
     check_outcome_varies(rows[outcome].to_numpy(float), outcome)
@@ -688,7 +688,7 @@ def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec
             raise SpecificationError(f"placebo variance needs more control regions than treated ones; these rows have "
                                      f"{n_control} controls and {n_treated} treated. Fix: variance='jackknife' or "
                                      "'bootstrap', or more control regions.")
-        replicates = _placebo_variance(fit, settings.n_reps, settings.seed)
+        replicates = _placebo_variance(fit, settings.draws, settings.random_seed)
         se = float(np.sqrt((len(replicates) - 1) / len(replicates)) * np.std(replicates, ddof=1))
         notes.append("placebo standard error (Algorithm 4): treated and control regions are assumed to have "
                      "the same noise distribution")
@@ -698,7 +698,7 @@ def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec
             notes.append("bootstrap variance is undefined with a single treated region (R synthdid returns NA); "
                          "use variance='placebo'")
         else:
-            replicates = _bootstrap_variance(fit, settings.n_reps, settings.seed)
+            replicates = _bootstrap_variance(fit, settings.draws, settings.random_seed)
             replicates = replicates[np.isfinite(replicates)]
             se = float(np.sqrt((len(replicates) - 1) / len(replicates)) * np.std(replicates, ddof=1))
     else:
@@ -744,14 +744,15 @@ def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec
         vcov=pd.DataFrame([[se**2]], index=["ATT"], columns=["ATT"]),
         method=f"synthetic DID (Arkhangelsky et al. 2021), {settings.variance} standard error{reps}",
         effect=("ATT",),
-        spec={**spec, "outcome": outcome, "post_from": block.adoption}, alpha=settings.alpha, outcome=outcome,
+        spec={"estimator": "synthetic_did", "outcome": outcome, "treated": _treated(rows),
+              "post_from": block.adoption, **settings.display()}, alpha=settings.alpha, outcome=outcome,
         n_obs=int(block.Y.size),
         n_clusters=len(block.regions),
         cluster="region",
         fixed_effects=("region", "year"),
         caveats=tuple(notes),
         data=rows,
-        refitter=partial(_refit_sdid, settings=settings, spec=spec),
+        refitter=partial(_fit_sdid, settings=settings),
         regression=partial(_weighted_twfe_form, Y=block.Y, treated=block.treated, n_pre=block.n_pre,
                            omega=fit.omega[0], lam=fit.lam[0], labels=tuple(codes)),
         permuted=None if block.dropped else partial(_permuted_sdid, rows=rows, outcome=outcome),
@@ -763,9 +764,9 @@ def _fit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec
     )
 
 
-def _refit_sdid(rows: pd.DataFrame, outcome: str, *, settings: _SDIDSettings, spec: dict) -> SyntheticDIDResult:
-    treated = sorted(rows.loc[np.isfinite(rows["cohort"].to_numpy(float)), "region"].unique())
-    return _fit_sdid(rows, outcome, settings=settings, spec={**spec, "treated": treated, "treated_group": None})
+def _treated(rows: pd.DataFrame) -> list[str]:
+    """The treated regions of estimation rows (for the result's spec)."""
+    return sorted(rows.loc[np.isfinite(rows["cohort"].to_numpy(float)), "region"].unique())
 
 
 def _assignment_masks(rows: pd.DataFrame, outcome: str, matrix: np.ndarray, estimator: str
@@ -876,13 +877,14 @@ def _predictor_means(rows: pd.DataFrame, predictors: tuple[str, ...], regions: S
 
 
 @dataclass(frozen=True)
-class _SCSettings:
+class SCSettings(FitSettings):
     """Everything about a synthetic control fit except its rows: what a re-fit repeats."""
 
     predictors: tuple[str, ...]
     average: bool
     alpha: float
-    seed: int
+    random_seed: int
+    treated_group: str | None = None
 
 
 def _sc_fit_one(Y: np.ndarray, X: np.ndarray | None, unit: int, donors: np.ndarray, n_pre: int):
@@ -926,6 +928,8 @@ class SyntheticControlResult(EstimationResult):
         are used.
     adoption_year
         The first post-period year.
+    average
+        Whether the effect is the treated regions' mean gap (else one effect per region).
     """
 
     weights: pd.DataFrame = field(default=None, repr=False)
@@ -935,6 +939,7 @@ class SyntheticControlResult(EstimationResult):
     placebo_ratios: np.ndarray = field(default=None, repr=False)
     predictor_weights: pd.DataFrame | None = field(default=None, repr=False)
     adoption_year: int = 0
+    average: bool = True
 
     @property
     def unit_weights(self) -> pd.Series:
@@ -957,7 +962,7 @@ class SyntheticControlResult(EstimationResult):
         for i, column in enumerate(self.placebo_gaps.columns):
             ax.plot(years, self.placebo_gaps[column], color="0.75", lw=0.8,
                     label="placebo gaps (controls)" if i == 0 else None)
-        if self.spec.get("average", True) and self.gaps.shape[1] > 1:
+        if self.average and self.gaps.shape[1] > 1:
             ax.plot(years, self.gaps.mean(axis=1), color="black", lw=2, label="treated regions' mean gap")
         else:
             for column in self.gaps.columns:
@@ -1035,20 +1040,18 @@ def synthetic_control(
     rows, assignment, notes = _panel_rows(panel, outcome, dict(treated=treated, post_from=post_from,
                                                                first_treated=first_treated, treatment=treatment),
                                           "synthetic_control", extra=predictors)
-    settings = _SCSettings(predictors=predictors, average=bool(average), alpha=alpha, seed=_resolve_seed(random_seed))
-    spec = dict(estimator="synthetic_control", outcome=outcome, treated=assignment.treated,
-                treated_group=assignment.group, post_from=(assignment.adoption_years or [None])[0],
-                predictors=list(predictors), average=bool(average), alpha=alpha, random_seed=random_seed)
-    return _fit_sc(rows, outcome, settings=settings, spec=spec, warn=True).noting(notes)
+    settings = SCSettings(predictors=predictors, average=bool(average), alpha=alpha,
+                          random_seed=_resolve_seed(random_seed), treated_group=assignment.group)
+    return _fit_sc(rows, outcome, settings=settings, warn=True).noting(notes)
 
 
-def _sc_inputs(rows, outcome, settings: _SCSettings, block: _Block) -> np.ndarray | None:
+def _sc_inputs(rows, outcome, settings: SCSettings, block: _Block) -> np.ndarray | None:
     if not settings.predictors:
         return None
     return _predictor_means(rows, settings.predictors, block.regions, block.years[:block.n_pre])
 
 
-def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: dict,
+def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: SCSettings,
             warn: bool = False) -> SyntheticControlResult:
     """Synthetic control on estimation rows ``region, year, <outcome>, cohort[, predictors]``."""
     check_outcome_varies(rows[outcome].to_numpy(float), outcome)
@@ -1082,7 +1085,7 @@ def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: di
         mean_gap = np.mean(list(gaps.values()), axis=0)
         observed = _ratio(mean_gap, n_pre, max(scale[r] for r in gaps))[2]
         placebo_means, n_sets, exact = _placebo_set_ratios(np.array(list(placebo.values())), G, n_pre,
-                                                           [scale[r] for r in placebo], settings.seed)
+                                                           [scale[r] for r in placebo], settings.random_seed)
         if n_sets:
             p_avg = float((1 + np.sum(placebo_means >= observed * (1 - tolerance))) / (1 + n_sets))
         else:
@@ -1147,14 +1150,15 @@ def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: di
         method=(f"synthetic control (Abadie et al. 2010; {what}), placebo-in-space p-values "
                 f"({'mean over ' + str(G) + ' treated regions' if settings.average and G > 1 else 'by region'})"),
         effect=effect,
-        spec={**spec, "outcome": outcome, "post_from": block.adoption}, alpha=settings.alpha, outcome=outcome,
+        spec={"estimator": "synthetic_control", "outcome": outcome, "treated": _treated(rows),
+              "post_from": block.adoption, **settings.display()}, alpha=settings.alpha, outcome=outcome,
         n_obs=int(block.Y.size),
         n_clusters=len(block.regions),
         cluster="region",
         fixed_effects=None,
         caveats=tuple(notes),
         data=rows,
-        refitter=partial(_refit_sc, settings=settings, spec=spec),
+        refitter=partial(_fit_sc, settings=settings),
         regression=partial(_stacked_sc_form, Y=Y, treated=treated, controls=controls,
                            weights=np.array(list(weights.values())), n_pre=n_pre, average=settings.average,
                            labels=tuple(names)),
@@ -1166,6 +1170,7 @@ def _fit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: di
         placebo_ratios=placebo_means,
         predictor_weights=predictor_weights,
         adoption_year=block.adoption,
+        average=settings.average,
     )
 
 
@@ -1188,12 +1193,7 @@ def _placebo_set_ratios(placebo_gaps: np.ndarray, size: int, n_pre: int, scales:
     return ratios, len(sets), exact
 
 
-def _refit_sc(rows: pd.DataFrame, outcome: str, *, settings: _SCSettings, spec: dict) -> SyntheticControlResult:
-    treated = sorted(rows.loc[np.isfinite(rows["cohort"].to_numpy(float)), "region"].unique())
-    return _fit_sc(rows, outcome, settings=settings, spec={**spec, "treated": treated, "treated_group": None})
-
-
-def _permuted_sc(matrix: np.ndarray, *, rows: pd.DataFrame, outcome: str, settings: _SCSettings) -> np.ndarray:
+def _permuted_sc(matrix: np.ndarray, *, rows: pd.DataFrame, outcome: str, settings: SCSettings) -> np.ndarray:
     """The headline effect for every assignment (weights only; no placebos)."""
     block, masks = _assignment_masks(rows, outcome, matrix, "synthetic control")
     X = _sc_inputs(rows, outcome, settings, block)

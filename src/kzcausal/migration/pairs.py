@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._imports import pyfixest
+from ..design import FitSettings
 from ..errors import PanelError, RegionNameError, SpecificationError, check_alpha, show_rows
 from ..panel.flows import FlowTable
 from ..panel.regions import closest_regions
@@ -51,6 +52,7 @@ class PairDIDResult(EstimationResult):
     by_year: pd.DataFrame | None = field(default=None, repr=False)
     pairs: pd.DataFrame | None = field(default=None, repr=False)
     labels: pd.Series | None = field(default=None, repr=False)
+    settings: PairDIDSettings | None = field(default=None, repr=False)
 
     def region_cohorts(self) -> pd.Series:
         return self.labels.copy()
@@ -61,7 +63,7 @@ class PairDIDResult(EstimationResult):
             raise SpecificationError("a pair-level DID can be re-estimated only with other region labels "
                                      "(refit(cohorts=...)); subsets of rows and other outcomes do not apply to pairs.")
         labels = pd.Series(cohorts, dtype=float).reindex(self.labels.index).fillna(NEITHER)
-        return _fit(self.pairs, labels, **self.spec["settings"])
+        return _fit(self.pairs, labels, self.settings)
 
     def plot(self, ax=None):
         """Year-by-year coefficients of sending -> receiving pairs (reference year marked); returns the Axes."""
@@ -164,13 +166,22 @@ def pair_did(
     labels = pd.Series(NEITHER, index=pd.Index(regions, name="region"))
     labels[groups["sending"]] = SENDING
     labels[groups["receiving"]] = RECEIVING
-    settings = {"post_from": int(post_from), "method": method, "cluster": cluster, "alpha": alpha}
-    return _fit(rows, labels, **settings)
+    return _fit(rows, labels, PairDIDSettings(post_from=int(post_from), method=method, cluster=cluster, alpha=alpha))
 
 
-def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, cluster: str,
-         alpha: float) -> PairDIDResult:
+@dataclass(frozen=True)
+class PairDIDSettings(FitSettings):
+    """The pair DID's options: what a re-fit or a relabelling repeats."""
+
+    post_from: int
+    method: str
+    cluster: str
+    alpha: float
+
+
+def _fit(rows: pd.DataFrame, labels: pd.Series, settings: PairDIDSettings) -> PairDIDResult:
     pf = pyfixest()
+    post_from, method, cluster, alpha = settings.post_from, settings.method, settings.cluster, settings.alpha
 
     years = sorted(rows["year"].unique().tolist())
     reference = max(y for y in years if y < post_from)
@@ -216,18 +227,16 @@ def _fit(rows: pd.DataFrame, labels: pd.Series, *, post_from: int, method: str, 
                        "effects)")
     if int(fit._N) < len(rows):
         caveats.append(f"{len(rows) - int(fit._N)} row(s) dropped by pyfixest (pairs whose flows are all zero)")
-    spec = {"estimator": "pair_did", "outcome": outcome, "post_from": post_from, "reference_year": reference,
-            "method": method, "cluster": cluster, "alpha": alpha, "years": years,
-            "sending": labels.index[labels == SENDING].tolist(),
-            "receiving": labels.index[labels == RECEIVING].tolist(),
-            "settings": {"post_from": post_from, "method": method, "cluster": cluster, "alpha": alpha}}
+    spec = {"estimator": "pair_did", "outcome": outcome, **settings.display(), "reference_year": reference,
+            "years": years, "sending": labels.index[labels == SENDING].tolist(),
+            "receiving": labels.index[labels == RECEIVING].tolist()}
     name = "PPML" if method == "ppml" else "log-linear OLS"
     return PairDIDResult(
         table=table, vcov=vcov, effect=(_TERM,), spec=spec, alpha=alpha, outcome=outcome, n_obs=int(fit._N), n_clusters=n_clusters,
         cluster=cluster, fixed_effects=("pair", "year"), caveats=tuple(caveats),
         method=f"pair-level DID of flows, {name} with pair and year effects (SE clustered by {cluster})",
-        by_year=by_year, pairs=rows, labels=labels,
-        permuted=partial(_permuted, rows=rows, regions=tuple(labels.index), settings=spec["settings"]),
+        by_year=by_year, pairs=rows, labels=labels, settings=settings,
+        permuted=partial(_permuted, rows=rows, regions=tuple(labels.index), settings=settings),
     )
 
 
@@ -236,7 +245,8 @@ def _targeted(rows: pd.DataFrame, labels: pd.Series) -> np.ndarray:
         (rows["destination"].map(labels).to_numpy() == RECEIVING)
 
 
-def _permuted(matrix: np.ndarray, *, rows: pd.DataFrame, regions: tuple[str, ...], settings: dict) -> np.ndarray:
+def _permuted(matrix: np.ndarray, *, rows: pd.DataFrame, regions: tuple[str, ...],
+              settings: PairDIDSettings) -> np.ndarray:
     """The effect for every relabelling (rows of ``matrix``: a label per region, in ``regions`` order).
 
     With every pair observed in every year both estimators have closed forms in pair-level
@@ -244,7 +254,7 @@ def _permuted(matrix: np.ndarray, *, rows: pd.DataFrame, regions: tuple[str, ...
     relabelling is re-fitted.
     """
     matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
-    fast = _closed_form(matrix, rows, regions, settings["post_from"], settings["method"])
+    fast = _closed_form(matrix, rows, regions, settings.post_from, settings.method)
     if fast is not None:
         return fast
     import warnings
@@ -260,12 +270,12 @@ def _permuted(matrix: np.ndarray, *, rows: pd.DataFrame, regions: tuple[str, ...
     return out
 
 
-def _effect_only(rows: pd.DataFrame, labels: pd.Series, settings: dict) -> float:
+def _effect_only(rows: pd.DataFrame, labels: pd.Series, settings: PairDIDSettings) -> float:
     pf = pyfixest()
 
     targeted = _targeted(rows, labels)
-    data = rows.assign(treated_post=(targeted & (rows["year"] >= settings["post_from"]).to_numpy()).astype(float))
-    if settings["method"] == "ppml":
+    data = rows.assign(treated_post=(targeted & (rows["year"] >= settings.post_from).to_numpy()).astype(float))
+    if settings.method == "ppml":
         fit = pf.fepois("flow ~ treated_post | pair + year", data=data, vcov="iid")
     else:
         fit = pf.feols("log_flow ~ treated_post | pair + year", data=data.assign(log_flow=np.log(data["flow"])),

@@ -81,6 +81,41 @@ class RegionPanel:
     notes: tuple[str, ...] = ()
     simulated: bool = False
 
+    def __post_init__(self) -> None:
+        """Refuse rows that :func:`read_panel` would not have produced (``RegionPanel(frame)`` built by hand):
+        every row names its region and a whole year, each region's rows are together with years rising,
+        variables are finite numbers or missing. O(rows); the region codes it computes are kept."""
+        frame = self._data
+        fix = ("Fix: build the panel with kz.read_panel(frame, regions=None) (any unit names) or "
+               "kz.read_panel(frame) (Kazakhstan's regions), which checks, parses and sorts the rows.")
+        if not isinstance(frame, pd.DataFrame) or not {"region", "year"} <= set(frame.columns):
+            raise PanelError("RegionPanel needs a table with columns 'region' and 'year'. " + fix)
+        region = frame["region"]
+        blank = region.isna().to_numpy() | (region.astype(str).str.strip() == "").to_numpy()
+        if blank.any():
+            raise PanelError(f"RegionPanel: {int(blank.sum())} row(s) have no region:\n"
+                             f"{show_rows(frame.loc[blank, ['region', 'year']])}\n" + fix)
+        if not pd.api.types.is_integer_dtype(frame["year"]):
+            raise PanelError(f"RegionPanel: column 'year' is {frame['year'].dtype}, not whole years. " + fix)
+        codes, regions = pd.factorize(region)
+        years = frame["year"].to_numpy()
+        same = codes[1:] == codes[:-1]
+        if (codes[1:] < codes[:-1]).any() or (same & (years[1:] <= years[:-1])).any():
+            twice = frame.duplicated(["region", "year"], keep=False).to_numpy()
+            what = (f"{int(twice.sum())} row(s) repeat a region-year:\n{show_rows(frame.loc[twice, ['region', 'year']])}"
+                    if twice.any() else "the rows are not sorted by region, then year")
+            raise PanelError(f"RegionPanel: {what}\n" + fix)
+        for column in frame.columns.drop(["region", "year"]):
+            values = frame[column]
+            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+                raise PanelError(f"RegionPanel: variable {column!r} is {values.dtype}, not numbers. " + fix)
+            infinite = np.isinf(values.to_numpy(float)) if column not in DERIVED_INDICATORS else np.zeros(1, bool)
+            if infinite.any():  # derived ratios are infinite where a denominator is 0: estimation refuses them
+                raise PanelError(f"RegionPanel: variable {column!r} is infinite in {int(infinite.sum())} row(s):\n"
+                                 f"{show_rows(frame.loc[infinite, ['region', 'year', column]])}\n"
+                                 "Fix: correct them or set them to NaN (missing).")
+        self.__dict__["region_codes"] = (codes, pd.Index(regions, name="region"))
+
     # ----------------------------------------------------------------- views
     @property
     def regions(self) -> list[str]:
@@ -651,12 +686,16 @@ def _parse_variable(values: pd.Series, variable: str, decimal: str | None, table
                   if c not in (region, year) and str(c).strip() != variable][:3]
         keep = ", ".join(f"{_identifier(c)}={c!r}" for c in others) or "<variable>='<column>'"
         examples = ", ".join(repr(w) for w in pd.unique(words)[:3])
+        grouping = ""
+        if {region, variable} <= set(table.columns) and (table.groupby(region)[variable].nunique() <= 1).all():
+            grouping = (f" It is constant within each region, like a grouping of regions: to cluster by it, pass the "
+                        f"mapping to the estimator, cluster=dict(zip(table[{region!r}], table[{variable!r}])).")
         raise PanelError(
             f"column {variable!r} holds text, not numbers ({len(words)} of {len(text)} filled cells, e.g. "
             f"{examples}); only the region column ({region!r}) may hold text. Fix: leave it out by naming the "
             f"columns to read, e.g. read_panel(..., {keep}) (then only those are read), or drop it first "
             f"(read_panel(table.drop(columns=[{variable!r}]), ...)); if it holds the region names, pass "
-            f"region={variable!r}.") from None
+            f"region={variable!r}.{grouping}") from None
 
 
 def _match_regions(frame: pd.DataFrame, regions: str | None) -> pd.DataFrame:

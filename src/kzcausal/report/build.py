@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import KzCausalError, SpecificationError
-from ..panel import RegionPanel, read_panel
+from ..panel import RegionPanel, canonical_region, read_panel
 from .tables import regression_table
 
 __all__ = ["build_report", "Report", "ReportSpec", "default_spec", "read_spec"]
@@ -63,7 +63,7 @@ class ReportSpec:
         missing = [c for c in columns if c is not None and c not in panel.variables]
         if missing:
             raise SpecificationError(f"{self.source}: column(s) {missing} not in the data; available columns: "
-                                     f"{panel.variables}.")
+                                     f"{panel.variables}. Fix: name columns from that list (or add them to --data).")
         values = panel.to_frame()[self.first_treated].dropna()
         if len(values) and values.isin([0, 1]).all():
             raise SpecificationError(
@@ -79,6 +79,25 @@ ESTIMATION_KEYS = ("control_group", "anticipation", "covariates", "cluster", "al
                    "sdid_variance", "honest_mbar", "honest_m")
 SPEC_KEYS = {"outcome", "first_treated", "treated_regions", "post_from", "leads", "lags", "elasticity", "title",
              "region_names", *READ_KEYS, *ESTIMATION_KEYS}
+
+
+def _unique_key_loader():
+    """yaml's safe loader, refusing a key given twice (plain YAML keeps the last one silently)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is given twice (line {key_node.start_mark.line + 1}); "
+                        "only one value can hold. Fix: keep one of them", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
 
 
 def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
@@ -100,69 +119,91 @@ def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
 
     path = Path(path)
     if path.is_dir():
-        raise SpecificationError(f"--spec {str(path)!r} is a directory; give the YAML file inside it.")
+        raise SpecificationError(f"--spec {str(path)!r} is a directory. Fix: give the YAML file inside it.")
     if not path.is_file():
-        raise SpecificationError(f"specification file {str(path)!r} not found.")
+        raise SpecificationError(f"specification file {str(path)!r} not found. Fix: check the path.")
+    toml = (" The specification is YAML (key: value lines), not TOML (key = value). Fix: write e.g. "
+            "'outcome: in_migration_rate'.")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_key_loader())
     except yaml.YAMLError as exc:
-        raise SpecificationError(f"{path} is not valid YAML: {exc}") from None
+        raise SpecificationError(f"{path} is not valid YAML: {exc}" + (toml if path.suffix == ".toml" or " = " in
+                                 path.read_text(encoding="utf-8", errors="replace") else
+                                 "" if "Fix:" in str(exc) else " Fix: correct the line it names.")) from None
     except UnicodeDecodeError as exc:
-        raise SpecificationError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save the "
+        raise SpecificationError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}). Fix: save the "
                                  "specification as a UTF-8 YAML file.") from None
     except OSError as exc:
-        raise SpecificationError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise SpecificationError(f"{path}: cannot be read ({exc.strerror}). Fix: check the file's permissions.") from None
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
-        raise SpecificationError(f"{path} must hold a mapping (key: value lines); got {type(raw).__name__}.")
+        raise SpecificationError(f"{path} must hold a mapping (key: value lines); got {type(raw).__name__}."
+                                 + (toml if isinstance(raw, str) and " = " in raw else
+                                    " Fix: write one 'key: value' line per setting, e.g. 'outcome: grp'."))
     unknown = sorted((key for key in raw if key not in SPEC_KEYS), key=str)
     if unknown:
-        raise SpecificationError(f"{path}: unknown key(s) {unknown}; the keys are {sorted(SPEC_KEYS)}.")
+        import difflib
+
+        close = {k: difflib.get_close_matches(str(k), SPEC_KEYS, n=1) for k in unknown}
+        hint = "; ".join(f"{k!r} -> {v[0]!r}" for k, v in close.items() if v)
+        raise SpecificationError(f"{path}: unknown key(s) {unknown}; the keys are {sorted(SPEC_KEYS)}. Fix: "
+                                 + (f"correct the spelling ({hint})." if hint else "remove them."))
     where = str(path)
     if "outcome" not in raw:
-        raise SpecificationError(f"{where}: 'outcome' is required (the DID outcome column).")
+        raise SpecificationError(f"{where}: 'outcome' is required (the DID outcome column). Fix: add a line "
+                                 "'outcome: <column of --data>'.")
     if ("first_treated" in raw) == ("treated_regions" in raw):
-        raise SpecificationError(f"{where}: give either 'first_treated' (a column of first treated years) or "
-                                 "'treated_regions' with 'post_from' (a 2x2 design).")
+        raise SpecificationError(f"{where}: the design is given by exactly one of 'first_treated' (a column of first "
+                                 "treated years) or 'treated_regions' with 'post_from' (a 2x2 design). Fix: keep "
+                                 "one of them.")
     elasticity = raw.get("elasticity")
     elasticity = {} if elasticity is None or elasticity is False else elasticity  # `elasticity: false`: none
     if not isinstance(elasticity, Mapping) or set(elasticity) - {"outcome", "index", "factor_regions"} \
             or (elasticity and not {"outcome", "index"} <= set(elasticity)):
         raise SpecificationError(f"{where}: 'elasticity' must be a mapping with 'outcome' and 'index' (columns) "
                                  "and optionally 'factor_regions' (a list of regions), e.g.\n"
-                                 f"  elasticity: {{outcome: grp, index: attractiveness_index}}\ngot {elasticity!r}.")
+                                 f"  elasticity: {{outcome: grp, index: attractiveness_index}}\ngot {elasticity!r}. "
+                                 "Fix: write it in that form, or leave it out.")
     for key in ("outcome", "index"):
         if key in elasticity and not _is_name(elasticity[key]):
             raise SpecificationError(f"{where}: elasticity {key!r} must be a column name (text); "
-                                     f"got {elasticity[key]!r}.")
+                                     f"got {elasticity[key]!r}. Fix: name a column of --data.")
     factor_regions = elasticity.get("factor_regions", [])
     if not isinstance(factor_regions, list) or not all(_is_name(r) for r in factor_regions):
         raise SpecificationError(f"{where}: elasticity 'factor_regions' must be a YAML list of region names, e.g. "
-                                 f"[Zhambyl, Almaty region]; got {factor_regions!r}.")
+                                 f"[Zhambyl, Almaty region]; got {factor_regions!r}. Fix: write it as such a list.")
     for key in ("leads", "lags"):  # YAML reads `true` as a bool, which Python counts as an int
         if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], int) or raw[key] < 1):
-            raise SpecificationError(f"{where}: {key!r} must be a positive whole number of years; got {raw[key]!r}.")
+            raise SpecificationError(f"{where}: {key!r} must be a positive whole number of years; got {raw[key]!r}. "
+                                     f"Fix: e.g. {key}: {3 if key == 'leads' else 5}.")
     for key in ("outcome", "first_treated", "title"):
         if key in raw and not (isinstance(raw[key], str) and (key == "title" or raw[key].strip())):
             what = "a title" if key == "title" else "a column name"
             raise SpecificationError(f"{where}: {key!r} must be text ({what}); got {raw[key]!r} "
-                                     f"({type(raw[key]).__name__}).")
+                                     f"({type(raw[key]).__name__}). Fix: quote it, e.g. {key}: \"...\".")
     if "treated_regions" in raw:
         regions = raw["treated_regions"]
         if isinstance(regions, str) or not isinstance(regions, list) or not regions \
                 or not all(isinstance(r, str) for r in regions):
             raise SpecificationError(f"{where}: 'treated_regions' must be a YAML list of region names, e.g.\n"
-                                     f"  treated_regions: [Akmola, Kostanay]\ngot {regions!r}.")
+                                     f"  treated_regions: [Akmola, Kostanay]\ngot {regions!r}. Fix: write it as "
+                                     "such a list.")
+        if len(set(regions)) < len(regions):
+            raise SpecificationError(f"{where}: 'treated_regions' lists {sorted({r for r in regions if regions.count(r) > 1})} "
+                                     "more than once. Fix: list each region once.")
         if "post_from" not in raw:
-            raise SpecificationError(f"{where}: 'treated_regions' needs 'post_from' (the first treated year).")
+            raise SpecificationError(f"{where}: 'treated_regions' needs 'post_from' (the first treated year). Fix: add "
+                                     "'post_from: <year>'.")
     if "post_from" in raw and (isinstance(raw["post_from"], bool) or not isinstance(raw["post_from"], int)):
-        raise SpecificationError(f"{where}: 'post_from' must be a whole year such as 2014; got {raw['post_from']!r}.")
+        raise SpecificationError(f"{where}: 'post_from' must be a whole year; got {raw['post_from']!r}. Fix: e.g. "
+                                 "post_from: 2014 (no quotes).")
     if "post_from" in raw and "treated_regions" not in raw:
         raise SpecificationError(f"{where}: 'post_from' goes with 'treated_regions' (a 2x2 design); with "
                                  "'first_treated' the column holds each region's first treated year. Remove one.")
     if "region_names" in raw and raw["region_names"] not in ("any", "kazakhstan"):
         raise SpecificationError(f"{where}: 'region_names' is 'any' (any unit names) or 'kazakhstan' (the default); "
-                                 f"got {raw['region_names']!r}.")
+                                 f"got {raw['region_names']!r}. Fix: region_names: any, for regions other than "
+                                 "Kazakhstan's.")
     spec = ReportSpec(outcome=raw["outcome"], first_treated=raw.get("first_treated", "first_treated"),
                       leads=raw.get("leads", 3), lags=raw.get("lags", 5),
                       elasticity_outcome=elasticity.get("outcome"), elasticity_index=elasticity.get("index"),
@@ -208,7 +249,7 @@ def estimation_options(raw: Mapping, where: str = "the specification") -> dict:
                                            unit_cost="one re-estimation", fix="999 or 9999")
         if "sdid_variance" in raw:
             if raw["sdid_variance"] not in get_args(Variance):
-                raise SpecificationError(f"sdid_variance={raw['sdid_variance']!r}; use one of "
+                raise SpecificationError(f"sdid_variance={raw['sdid_variance']!r}. Fix: use one of "
                                          f"{list(get_args(Variance))} (synthetic_did's variance=).")
             options["sdid_variance"] = raw["sdid_variance"]
         for key in ("honest_mbar", "honest_m"):
@@ -216,7 +257,7 @@ def estimation_options(raw: Mapping, where: str = "the specification") -> dict:
                 grid = raw[key]
                 if isinstance(grid, (str, bool)) or not isinstance(grid, list) or not grid or not all(
                         isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in grid):
-                    raise SpecificationError(f"{key}={grid!r}; give a YAML list of numbers >= 0, e.g. "
+                    raise SpecificationError(f"{key}={grid!r}. Fix: give a YAML list of numbers >= 0, e.g. "
                                              f"{key}: [0, 0.5, 1].")
                 options[key] = [float(v) for v in grid]
     except SpecificationError as exc:
@@ -236,34 +277,36 @@ def _read_options(raw: Mapping, where: str) -> dict:
     for key in ("region", "year", "value"):
         if key in raw:
             if not _is_name(raw[key]):
-                raise SpecificationError(f"{where}: {key!r} must be the name of a column of --data (text), e.g. "
-                                         f"{key}: {'state' if key == 'region' else key}; got {raw[key]!r}.")
+                raise SpecificationError(f"{where}: {key!r} must be the name of a column of --data (text); got "
+                                         f"{raw[key]!r}. Fix: e.g. {key}: {'state' if key == 'region' else key}.")
             options[key] = raw[key]
     if "decimal" in raw:
         if raw["decimal"] not in (".", ","):
-            raise SpecificationError(f"{where}: 'decimal' is \".\" or \",\" (quoted), the decimal mark of --data; "
-                                     f"got {raw['decimal']!r}.")
+            raise SpecificationError(f"{where}: 'decimal' is the decimal mark of --data; got {raw['decimal']!r}. "
+                                     "Fix: decimal: \".\" or decimal: \",\" (quoted).")
         options["decimal"] = raw["decimal"]
     if "header_row" in raw:
         row = raw["header_row"]
         if isinstance(row, bool) or not isinstance(row, int) or row < 0:
-            raise SpecificationError(f"{where}: 'header_row' must be the 0-based row of the header in --data "
-                                     f"(0 for the first row); got {row!r}.")
+            raise SpecificationError(f"{where}: 'header_row' must be the 0-based row of the header in --data; got "
+                                     f"{row!r}. Fix: header_row: 0 for the first row.")
         options["header_row"] = row
     if "sheet" in raw:
         sheet = raw["sheet"]
         if isinstance(sheet, bool) or not (_is_name(sheet) or (isinstance(sheet, int) and sheet >= 0)):
             raise SpecificationError(f"{where}: 'sheet' must be a sheet's name or its 0-based position; "
-                                     f"got {sheet!r}.")
+                                     f"got {sheet!r}. Fix: e.g. sheet: 0.")
         options["sheet"] = sheet
     if "missing" in raw:
         if raw["missing"] not in ("raise", "drop"):
             raise SpecificationError(f"{where}: 'missing' is 'raise' (default) or 'drop' (rows with missing counts "
-                                     f"are dropped and listed); got {raw['missing']!r}.")
+                                     f"are dropped and listed); got {raw['missing']!r}. Fix: missing: raise or "
+                                     "missing: drop.")
         options["missing"] = raw["missing"]
     if "allow_gaps" in raw:
         if not isinstance(raw["allow_gaps"], bool):
-            raise SpecificationError(f"{where}: 'allow_gaps' is true or false; got {raw['allow_gaps']!r}.")
+            raise SpecificationError(f"{where}: 'allow_gaps' is true or false; got {raw['allow_gaps']!r}. Fix: "
+                                     "allow_gaps: true (no quotes).")
         options["allow_gaps"] = raw["allow_gaps"]
     if "columns" in raw:
         columns = raw["columns"]
@@ -271,7 +314,8 @@ def _read_options(raw: Mapping, where: str) -> dict:
         if not isinstance(columns, Mapping) or not columns or not all(
                 _is_name(k) and _is_name(v) for k, v in columns.items()):
             raise SpecificationError(f"{where}: 'columns' must map panel variables to columns of --data, e.g.\n"
-                                     f"  columns: {{grp: GRP, population: Население}}\ngot {columns!r}.")
+                                     f"  columns: {{grp: GRP, population: Население}}\ngot {columns!r}. Fix: write "
+                                     "it in that form.")
         clash = sorted(set(columns) & taken)
         if clash:
             raise SpecificationError(f"{where}: 'columns' cannot name the variable(s) {clash}: read_panel uses those "
@@ -282,9 +326,12 @@ def _read_options(raw: Mapping, where: str) -> dict:
 
 def with_treated_regions(panel: RegionPanel, regions, post_from: int) -> RegionPanel:
     """Add ``first_treated`` (= ``post_from`` for ``regions``) and ``treated`` to a panel."""
+    if panel.regions_scheme == "kazakhstan":
+        regions = [canonical_region(r) or r for r in regions]
     unknown = [r for r in regions if r not in panel.regions]
     if unknown:
-        raise SpecificationError(f"treated_regions {unknown} are not in the data; its regions: {panel.regions}.")
+        raise SpecificationError(f"treated_regions {unknown} are not in the data; its regions: {panel.regions}. "
+                                 "Fix: use names from that list.")
     frame = panel.to_frame()
     frame["first_treated"] = np.where(frame["region"].isin(regions), float(post_from), np.nan)
     frame["treated"] = (frame["region"].isin(regions) & (frame["year"] >= post_from)).astype(float)
@@ -639,12 +686,16 @@ def _check_design(panel: RegionPanel, spec: ReportSpec) -> tuple[pd.Series, tupl
     rows left out), validated before any section runs by the code every estimator uses: one first treated
     year per region (0 or empty: never; R did's conventions), a treated cohort with a pre-period, an outcome
     that is observed and varies."""
-    from ..design import DIDDesign, estimation_rows, resolve_assignment
+    from ..design import DIDDesign, estimation_rows, require_clusters, resolve_assignment
 
+    cluster = spec.option("cluster")
     try:
         assignment = resolve_assignment(panel, first_treated=spec.first_treated, estimator="the report",
                                         warn=False)
-        rows, notes = estimation_rows(panel, spec.outcome, assignment, warn=False)
+        rows, notes = estimation_rows(panel, spec.outcome, assignment, warn=False,
+                                      covariates=list(spec.option("covariates") or ()), cluster=cluster)
+        if cluster is not None:
+            require_clusters(rows["cluster"].nunique() if "cluster" in rows else rows["region"].nunique())
     except SpecificationError as exc:
         raise SpecificationError(f"{spec.source}: {exc}") from None
     cohorts = rows.groupby("region", sort=False)["cohort"].first().replace(np.inf, np.nan)
