@@ -33,7 +33,7 @@ def valid_specs(draw):
     if draw(st.booleans()):
         spec["first_treated"] = draw(names)
     else:
-        spec["treated_regions"] = draw(st.lists(names, min_size=1, max_size=3))
+        spec["treated_regions"] = draw(st.lists(names, min_size=1, max_size=3, unique=True))
         spec["post_from"] = draw(st.integers(1990, 2030))
     for key in ("leads", "lags"):
         if draw(st.booleans()):

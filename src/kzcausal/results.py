@@ -151,6 +151,13 @@ class _Table:
         return self.table["std_error"].copy()
 
 
+def no_sampling_error(estimate, error) -> np.ndarray:
+    """Where a standard error is zero, undefined or rounding noise (<= 1e-12 of max(1, |estimate|)): an outcome
+    fitted exactly. The one rule the results' degenerate flag and the checks on event studies use."""
+    estimate, error = np.asarray(estimate, float), np.asarray(error, float)
+    return ~(error > 1e-12 * np.maximum(1.0, np.abs(estimate)))
+
+
 @dataclass(frozen=True, eq=False)
 class EstimationResult(_Table):
     """Estimates of one specification, with their covariance and everything checks need.
@@ -230,10 +237,9 @@ class EstimationResult(_Table):
         except (KeyError, SpecificationError):
             return
         estimate, error = rows["estimate"].to_numpy(float), rows["std_error"].to_numpy(float)
-        scale = np.maximum(1.0, np.abs(estimate))
         # no standard error but a p-value (placebo ranks, permutations) is inference by design, not degenerate
         has_test = np.isfinite(rows["p_value"].to_numpy(float)) & np.isnan(error)
-        degenerate = np.isfinite(estimate) & ~(error > 1e-12 * scale) & ~has_test
+        degenerate = np.isfinite(estimate) & no_sampling_error(estimate, error) & ~has_test
         if degenerate.any():
             note = (f"degenerate: the standard error of {list(rows.index[degenerate])} is zero or undefined "
                     "(an outcome that is constant or fitted exactly by the regressors, or too few clusters), so its p-value and "

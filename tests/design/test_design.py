@@ -403,3 +403,20 @@ def test_kazakh_spellings_reach_refits_and_clusters():
     np.testing.assert_allclose(headline(a), headline(b), rtol=1e-12)
     with pytest.raises(SpecificationError, match="both name region 'Akmola'"):
         kz.twfe(panel, "in_migration_rate", first_treated=cohorts, cluster={**macro, "Ақмола": "south"})
+
+
+def test_degenerate_inputs_are_named_not_crashed(staggered):
+    frame = staggered.to_frame()
+    ones = kz.read_panel(frame.assign(always=1.0), regions=None)
+    with pytest.raises(SpecificationError, match=r"every region is treated in or before the first observed year.*Fix"):
+        quiet(kz.staggered_did, ones, "outcome", treatment="always")
+    result = quiet(kz.twfe, staggered, "outcome", treatment="treated")
+    with pytest.raises(SpecificationError, match=r"rows are empty.*Fix"):
+        result.refit(result.data.iloc[:0])
+    exact = quiet(kz.twfe, staggered, "treated", treatment="treated")  # the outcome is the treatment itself
+    with pytest.raises(SpecificationError, match=r"residuals are zero.*Fix: check the outcome"):
+        kz.wild_cluster_bootstrap(exact, draws=99, random_seed=1)
+    es = quiet(kz.event_study, staggered, "treated", first_treated="first_treated", method="sun_abraham")
+    for check in (kz.pretrend_test, kz.honest_sensitivity):
+        with pytest.raises(SpecificationError, match=r"no sampling variance.*Fix: check the outcome"):
+            check(es)

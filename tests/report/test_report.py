@@ -187,7 +187,7 @@ def test_the_spec_sets_the_estimators_options_with_the_api_checks(tmp_path):
     api = kz.staggered_did(kz.read_panel(frame, regions=None), "outcome", first_treated="first_treated",
                            control_group="not_yet_treated", covariates=["x"], cluster=labels, alpha=0.1)
     assert api.n_clusters == 2 and f"{api.aggregate('simple').effect_estimate:.4f}" in page
-    for text, message in {"control_group: later\n": "control_group='later'; use 'never_treated'",
+    for text, message in {"control_group: later\n": "control_group='later'. Fix: use 'never_treated'",
                           "anticipation: 1.5\n": "anticipation=1.5",
                           "alpha: 5\n": "alpha=5; use a level between 0 and 1",
                           "sdid_variance: exact\n": "sdid_variance='exact'",

@@ -170,6 +170,10 @@ def resolve_assignment(panel: RegionPanel, *, first_treated=None, treated=None, 
             source = first_treated
         per_region = _first_treated_by_region(panel, first_treated)
         cohorts, excluded, notes = r_did_conventions(per_region, years, "first_treated")
+    if excluded and len(cohorts) == 0:
+        raise SpecificationError(f"{estimator}: every region is treated in or before the first observed year "
+                                 f"{years[0]} ({spelling}=), so no region has an untreated period. Fix: check the "
+                                 "assignment (a column of 1s is not a treatment that starts inside the data).")
     if single_cohort:
         adoption = np.unique(cohorts.to_numpy(float)[np.isfinite(cohorts.to_numpy(float))])
         if len(adoption) > 1:

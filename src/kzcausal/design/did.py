@@ -206,7 +206,7 @@ class DIDDesign:
 def check_control_group(control_group: object) -> str:
     """``"never_treated"`` or ``"not_yet_treated"``."""
     if control_group not in ("never_treated", "not_yet_treated"):
-        raise SpecificationError(f"control_group={control_group!r}; use 'never_treated' or 'not_yet_treated'.")
+        raise SpecificationError(f"control_group={control_group!r}. Fix: use 'never_treated' or 'not_yet_treated'.")
     return str(control_group)
 
 

@@ -99,6 +99,8 @@ def check_rows(rows: object, *, like: pd.DataFrame, outcome: str, own_outcome: s
                "cluster by region without it" if CLUSTER_COLUMN in missing else "")
         raise SpecificationError(f"refit: the rows lack column(s) {missing}{why}. Fix: pass rows in the layout of "
                                  f"result.data ({list(like.columns)}), e.g. a subset of result.data.")
+    if rows.empty:
+        raise SpecificationError("refit: the rows are empty. Fix: pass some of result.data's rows (or None for all).")
     _check_keys(rows)
     twice = rows.duplicated(["region", "year"], keep=False)
     if twice.any():

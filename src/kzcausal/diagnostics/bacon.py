@@ -60,8 +60,8 @@ def bacon_decomposition(panel: RegionPanel, outcome: str, *, treatment: str | No
 
     The assignment is any one spelling (see :mod:`kzcausal.design.assignment`): ``treatment``
     (a 0/1 absorbing column), ``first_treated`` or ``treated`` + ``post_from``. Needs a balanced
-    panel; regions treated from the first year (always treated) are not allowed (drop them
-    first). The weights sum to one and the weighted sum of the 2x2 estimates equals the TWFE
+    panel; regions treated from the first year (always treated) have no untreated period and are
+    left out with a warning by the design layer (R did's convention, as :func:`kzcausal.twfe` does). The weights sum to one and the weighted sum of the 2x2 estimates equals the TWFE
     coefficient exactly.
 
     References
@@ -87,11 +87,6 @@ def bacon_decomposition(panel: RegionPanel, outcome: str, *, treatment: str | No
                                  f"{len(gaps)} region(s) miss years: {gaps[:10]}. Fix: drop them explicitly.")
     start = rows.groupby("region")["cohort"].first().reindex(wide.index).replace(np.inf, np.nan)
     start = start.where(start <= years[-1])
-    always = start.index[start <= years[0]].tolist()
-    if always:
-        raise SpecificationError(f"{len(always)} region(s) treated from the first year {years[0]} "
-                                 f"({name!r} is 1 throughout): {always[:10]}. Fix: drop them (they serve only as "
-                                 "controls with already-treated outcomes).")
     y = wide.to_numpy(float)
     n_regions, n_years = y.shape
     timing = start.to_numpy(float)  # NaN: never treated

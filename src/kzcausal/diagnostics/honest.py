@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from ..parallel import map_tasks
-from ..results import CheckResult, EventStudyResult, axes_for
+from ..results import CheckResult, EventStudyResult, axes_for, no_sampling_error
 from ..errors import SpecificationError, check_count, check_flag, check_seed
 
 #: The largest theta grid per polyhedron (relative magnitudes) and the most bounds (M or Mbar values) per call.
@@ -248,6 +248,10 @@ def _event_study_parts(es: EventStudyResult):
         bad = times[~np.isfinite(beta) | ~np.isfinite(np.diag(sigma))].tolist()
         raise SpecificationError(f"event-study coefficients or variances are missing at event times {bad}; "
                                  "restrict the window (leads=..., lags=...) to estimable event times.")
+    if no_sampling_error(beta, np.sqrt(np.clip(np.diag(sigma), 0, None))).all():
+        raise SpecificationError("the event study's coefficients have no sampling variance (zero standard errors: "
+                                 "the outcome is fitted exactly, e.g. constant within regions or a 0/1 column), so "
+                                 "there is no interval to make robust. Fix: check the outcome.")
     n_pre = int((times < -1).sum())
     return beta, (sigma + sigma.T) / 2, n_pre, len(times) - n_pre, times
 

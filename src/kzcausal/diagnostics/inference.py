@@ -581,6 +581,10 @@ def _regression_bootstrap(result: EstimationResult, form: RegressionForm, weight
     draws = _weights(weights, n_boot, g_count, random_seed)
     resid = y - X @ beta
     se = float(np.sqrt(np.sum((members @ (z * resid)) ** 2)))
+    if not se > 1e-12 * max(1.0, abs(float(estimate))):
+        raise SpecificationError(f"{result.method}: the residuals are zero (the outcome is fitted exactly, e.g. it is "
+                                 "the treatment itself or constant within regions), so a bootstrap has nothing to "
+                                 "resample. Fix: check the outcome.")
     restricted0 = y - X @ (beta - bread @ R * (estimate / q))                # residuals with R'beta = 0
     slope = -z / q                                                            # d residual / d theta0
     u0, K0 = pieces(restricted0)

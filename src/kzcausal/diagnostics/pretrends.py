@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..results import CheckResult, EventStudyResult
+from ..results import CheckResult, EventStudyResult, no_sampling_error
 from ..errors import SpecificationError, check_alpha, check_count, check_seed
 
 __all__ = ["pretrend_test", "PretrendResult"]
@@ -111,7 +111,7 @@ def pretrend_test(
     cov = event_study.vcov.to_numpy()
     pre = np.flatnonzero(leads)
     v_pre = cov[np.ix_(pre, pre)]
-    if not np.isfinite(v_pre).all() or not (np.diag(v_pre) > 0).any():
+    if not np.isfinite(v_pre).all() or no_sampling_error(b[pre], np.sqrt(np.clip(np.diag(v_pre), 0, None))).all():
         raise SpecificationError(f"the pre-period coefficients of {event_study.method} have no sampling variance "
                                  "(zero or undefined standard errors: the outcome is fitted exactly, e.g. constant "
                                  "within regions or a 0/1 column), so a pre-trend test has nothing to test. Fix: check "

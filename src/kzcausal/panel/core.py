@@ -114,6 +114,9 @@ class RegionPanel:
                 raise PanelError(f"RegionPanel: variable {column!r} is infinite in {int(infinite.sum())} row(s):\n"
                                  f"{show_rows(frame.loc[infinite, ['region', 'year', column]])}\n"
                                  "Fix: correct them or set them to NaN (missing).")
+        # a snapshot, not a copy of the data: with pandas' copy-on-write (pandas >= 3) the caller's later edits
+        # of their frame do not reach the panel, and nothing is copied until someone writes
+        object.__setattr__(self, "_data", frame.copy(deep=False))
         self.__dict__["region_codes"] = (codes, pd.Index(regions, name="region"))
 
     # ----------------------------------------------------------------- views

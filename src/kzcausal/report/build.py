@@ -90,6 +90,10 @@ def _unique_key_loader():
             seen = set()
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=deep)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue  # an unhashable key: the safe loader's own error names it
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"key {key!r} is given twice (line {key_node.start_mark.line + 1}); "
