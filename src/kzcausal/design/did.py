@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -161,11 +162,11 @@ class DIDDesign:
         return design
 
     # ------------------------------------------------------------------ views
-    @property
+    @cached_property
     def years(self) -> list[int]:
         return sorted(int(y) for y in pd.unique(self.data["year"]))
 
-    @property
+    @cached_property
     def cohorts(self) -> list[int]:
         return sorted(int(g) for g in self.region_cohorts.dropna().unique())
 
