@@ -98,6 +98,8 @@ def did_2x2(
         ``"fixest"`` (default; = R fixest, Stata ``regress``/``reghdfe``), ``"linearmodels"``
         or ``"none"``.
 
+    Notes
+    -----
     Rows with a missing outcome are left out (a warning and a caveat name them).
 
     References
@@ -249,10 +251,10 @@ def twfe(
         ``reghdfe``), ``"linearmodels"`` (``PanelOLS``: N/(N-K), every effect counted, normal)
         or ``"none"``.
 
-    Rows with a missing outcome or covariate are left out (a warning and a caveat name them).
-
     Notes
     -----
+    Rows with a missing outcome or covariate are left out (a warning and a caveat name them).
+
     With staggered adoption and heterogeneous or dynamic effects the TWFE coefficient
     is a weighted average with possibly negative weights (Goodman-Bacon 2021); use
     :func:`staggered_did` for a clean comparison.
