@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from .errors import KzCausalError, RegionNameError
+from .text import clean
 
 # markdown: a docstring's wrapped lines are joined into paragraphs (rich mode keeps every line break)
 app = typer.Typer(help="kzcausal: causal and Bayesian analysis of regional panel data.",
@@ -34,7 +35,7 @@ def data(
             warnings.simplefilter("ignore")  # the summary lists the moves removed by harmonization
             flows = load_migration_flows(boundaries=boundaries)
     except KzCausalError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {clean(exc, None)}", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(panel.summary())
     typer.echo("")
@@ -48,7 +49,7 @@ def report(
                                      "treated_regions + post_from, leads, lags, elasticity; how to read --data: "
                                      "region, year, value, decimal, header_row, sheet, missing, allow_gaps, "
                                      "columns, region_names)."),
-    out: Path = typer.Option(Path("kzcausal-report"), "--out", help="Folder for report.html and tables/."),
+    out: str = typer.Option("kzcausal-report", "--out", help="Folder for report.html and tables/."),
     fast: bool = typer.Option(False, "--fast", help="Skip the MCMC sections (Bayesian gravity and hierarchical "
                               "elasticities) and simulate 100 rather than 300 panels for design power."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress output; only the verdict."),
@@ -67,6 +68,10 @@ def report(
 
     started = time.perf_counter()
     try:
+        if not out.strip():  # an unset shell variable: never the working folder by accident
+            raise KzCausalError("--out is empty. Fix: give the folder to write into, e.g. --out kzcausal-report "
+                                "(--out . for the current folder).")
+        out = Path(out)
         _check_writable(out)                            # before any computation
         if data is not None and not data.is_file():
             raise KzCausalError(f"data file {str(data)!r} not found.")
@@ -96,11 +101,11 @@ def report(
             design.require_columns(panel)
         result = build_report(panel, design, out, fast=fast, quiet=quiet)
     except KzCausalError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {clean(exc, None)}", err=True)
         raise typer.Exit(code=2) from None
     typer.echo("\nVerdict:")
     for line in result.verdict:
-        typer.echo(f"  - {line}")
+        typer.echo(f"  - {clean(line, None)}")
     if not quiet:
         typer.echo("\nTime by section:")
         for title, seconds in result.timings.items():
@@ -117,13 +122,17 @@ def _check_writable(out: Path) -> None:
     import os
     import tempfile
 
-    if out.exists() and not out.is_dir():
-        raise KzCausalError(f"--out {str(out)!r} is a file; give a folder (it is created if missing).")
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
+    try:
+        if out.exists() and not out.is_dir():
+            raise KzCausalError(f"--out {str(out)!r} is a file. Fix: give a folder (it is created if missing).")
+        probe = out
+        while not probe.exists():
+            probe = probe.parent
+    except OSError as exc:  # a name or path longer than the file system allows
+        raise KzCausalError(f"--out {str(out)[:120]!r}...: {exc.strerror}. Fix: choose a shorter path.") from None
     if not probe.is_dir():
-        raise KzCausalError(f"--out {str(out)!r}: {str(probe)!r} is a file, so the folder cannot be created.")
+        raise KzCausalError(f"--out {str(out)!r}: {str(probe)!r} is a file, so the folder cannot be created. Fix: "
+                            "choose a folder that is not under a file.")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise KzCausalError(f"--out {str(out)!r}: no permission to write in {str(probe)!r}. "
                             "Fix: choose another folder.")

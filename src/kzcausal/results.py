@@ -35,6 +35,7 @@ from scipy import stats
 
 from .design.rows import check_rows, reassign
 from .errors import DegenerateEstimateWarning, SpecificationError
+from .text import literal_plot
 
 __all__ = ["EstimationResult", "EventStudyResult", "CheckResult", "LinearDesign", "RegressionForm",
            "coefficient_table", "COLUMNS"]
@@ -137,6 +138,13 @@ def _tidy(table: pd.DataFrame, method: str) -> pd.DataFrame:
 
 class _Table:
     """What every result and check with a ``table`` of estimates answers the same way."""
+
+    def __init_subclass__(cls, **kwargs):
+        """Every subclass's ``plot`` draws user text (region, term, outcome names) as written, never as mathtext."""
+        super().__init_subclass__(**kwargs)
+        plot = cls.__dict__.get("plot")
+        if plot is not None and not getattr(plot, "__wrapped_literal__", False):
+            cls.plot = literal_plot(plot)
 
     table: pd.DataFrame
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.cluster.vq import kmeans2
 
-from .errors import SpecificationError, show_rows
+from .errors import SpecificationError, check_count, check_names, check_seed, show_rows
 from .panel import RegionPanel
 
 __all__ = ["classify_regions"]
@@ -60,15 +61,29 @@ def classify_regions(
     Argynbayeva, Zh. (2025). Educational mobility and migration imbalance.
     Central Asian Economic Review, 5, 77-92.
     """
+    if not isinstance(panel, RegionPanel):
+        raise SpecificationError(f"panel is a {type(panel).__name__}, not a RegionPanel. Fix: build one with "
+                                 "kz.read_panel(table, ...).")
+    n_init = check_count(n_init, "n_init", cap=1_000, unit_cost="one k-means run", fix="20 restarts are plenty")
+    check_seed(random_seed)
+    if n_clusters is not None:
+        n_clusters = check_count(n_clusters, "n_clusters", minimum=2, fix="e.g. n_clusters=3")
+    if features is not None:
+        features = check_names(features, "features")
     frame = panel.to_frame()
     if window is not None:
+        if isinstance(window, (str, bytes)) or not isinstance(window, Sequence) or len(window) != 2 or not all(
+                isinstance(y, numbers.Integral) and not isinstance(y, bool) for y in window):
+            raise SpecificationError(f"window={window!r}; it is the first and last year, two whole numbers. Fix: pass "
+                                     "e.g. window=(2015, 2022).")
         first, last = window
         if first > last:
-            raise SpecificationError(f"window={window}: the first year must not be after the last.")
+            raise SpecificationError(f"window={window}: the first year must not be after the last. Fix: pass "
+                                     f"window=({last}, {first}).")
         frame = frame[(frame["year"] >= first) & (frame["year"] <= last)]
         if frame.empty:
             raise SpecificationError(f"window={window} holds no years; the panel covers {panel.years[0]}-"
-                                     f"{panel.years[-1]}.")
+                                     f"{panel.years[-1]}. Fix: choose a window inside those years.")
     by_region = frame.groupby("region", sort=False)
     if {"arrivals", "departures"} <= set(frame.columns):
         sums = by_region[["arrivals", "departures"]].sum()
@@ -111,7 +126,8 @@ def _cluster(frame, by_region, result, n_clusters, features, n_init, random_seed
         raise SpecificationError(f"cannot cluster regions with missing features in the window:\n"
                                  f"{show_rows(incomplete)}\nFix: narrow the window or choose other features.")
     if not 2 <= n_clusters < len(table):
-        raise SpecificationError(f"n_clusters={n_clusters}: need 2 <= k < number of regions ({len(table)}).")
+        raise SpecificationError(f"n_clusters={n_clusters}: need 2 <= k < number of regions ({len(table)}). Fix: "
+                                 f"pass n_clusters from 2 to {len(table) - 1}.")
     values = table.to_numpy(dtype=float)
     spread = values.std(axis=0)
     standardized = (values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)

@@ -27,6 +27,8 @@ every posterior mean and sd of both forms within Monte Carlo error).
 
 from __future__ import annotations
 
+import numbers
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,7 +42,7 @@ from ..results import COLUMNS, EventStudyResult
 from ..errors import SpecificationError
 from ..panel import RegionPanel
 from .hierarchical import _warn_if_not_converged, convergence_diagnostics
-from .sampling import check_sampler, sample_nuts
+from .sampling import check_sampling, sample_nuts
 
 __all__ = ["bayesian_event_study", "BayesianEventStudyResult"]
 
@@ -112,10 +114,16 @@ def bayesian_event_study(
         ``idata``.
     """
     if prior not in ("independent", "random_walk"):
-        raise SpecificationError(f"prior must be 'independent' or 'random_walk'; got {prior!r}.")
-    if not effect_scale > 0:
-        raise SpecificationError(f"effect_scale must be positive; got {effect_scale}.")
-    sampler = check_sampler(sampler)
+        raise SpecificationError(f"prior={prior!r}. Fix: use prior='independent' or prior='random_walk'.")
+    if isinstance(effect_scale, bool) or not isinstance(effect_scale, numbers.Real) or not 0 < effect_scale < np.inf:
+        raise SpecificationError(f"effect_scale={effect_scale!r}; it must be a positive number (the prior sd of the "
+                                 "effects, in outcome units). Fix: pass e.g. effect_scale=1.0.")
+    if isinstance(interval, bool) or not isinstance(interval, numbers.Real) or not 0 < interval < 1:
+        raise SpecificationError(f"interval={interval!r}; it is a probability. Fix: pass e.g. interval=0.9.")
+    checked = check_sampling(draws=draws, tune=tune, chains=chains, target_accept=target_accept,
+                             random_seed=random_seed, progress=progress, sampler=sampler)
+    sampler, draws, tune, chains, random_seed = (checked["sampler"], checked["draws"], checked["tune"],
+                                                 checked["chains"], checked["random_seed"])
     assignment = resolve_assignment(panel, first_treated=first_treated, treated=treated, post_from=post_from,
                                     treatment=treatment, estimator="bayesian_event_study")
     rows, notes = estimation_rows(panel, outcome, assignment)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import SpecificationError, show_rows
 from ..panel import RegionPanel
+from ..text import literal_plot
 
 __all__ = ["factor_model", "FactorModelResult"]
 
@@ -85,6 +86,7 @@ class FactorModelResult:
                          f"{self.dropped['year'].tolist()}")
         return "\n".join(lines)
 
+    @literal_plot
     def plot(self, ax=None):
         """Observed and fitted outcome by year; returns the Axes."""
         import matplotlib.pyplot as plt

@@ -62,7 +62,8 @@ from ..errors import ConvergenceWarning, KzCausalWarning, SpecificationError, sh
 from ..panel import RegionPanel
 from ..panel.flows import FlowTable
 from .hierarchical import ESS_MIN, RHAT_MAX, convergence_diagnostics
-from .sampling import check_sampler, sample_nuts
+from .sampling import check_sampling, sample_nuts
+from ..text import literal_plot
 
 __all__ = ["bayesian_gravity", "BayesianGravityResult", "compare_gravity", "DEFAULT_PRIORS"]
 
@@ -459,6 +460,7 @@ class BayesianGravityResult:
         ds.attrs.update(method=self.method, interval=interval)
         return ds
 
+    @literal_plot
     def plot(self, ax=None, interval: float = 0.9, which: Sequence[str] = ("pull", "push")):
         """Forest plot of the region elasticities (``which``: pull and/or push), regions ordered
         by the first one's posterior mean, the population mean's interval shaded; returns the Axes."""
@@ -590,12 +592,10 @@ def bayesian_gravity(
         raise SpecificationError(f"centre={centre!r}; use one of {list(CENTRES)}.")
     if region_intercepts not in ("centred", "non_centred"):
         raise SpecificationError(f"region_intercepts={region_intercepts!r}; use 'centred' or 'non_centred'.")
-    sampler = check_sampler(sampler)
-    if draws < 1 or tune < 0 or chains < 1:
-        raise SpecificationError(f"draws >= 1, tune >= 0 and chains >= 1 are needed; got draws={draws}, tune={tune}, "
-                                 f"chains={chains}.")
-    if not 0 < target_accept < 1:
-        raise SpecificationError(f"target_accept must be in (0, 1); got {target_accept}.")
+    checked = check_sampling(draws=draws, tune=tune, chains=chains, target_accept=target_accept,
+                             random_seed=random_seed, progress=progress, sampler=sampler)
+    sampler, draws, tune, chains, random_seed = (checked["sampler"], checked["draws"], checked["tune"],
+                                                 checked["chains"], checked["random_seed"])
     prior_scales = _priors(priors)
     rows = _gravity_rows(flows, panel, distances)
     design = _design(rows, centre)

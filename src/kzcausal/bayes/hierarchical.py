@@ -40,7 +40,8 @@ import xarray as xr
 from ..errors import ConvergenceWarning, KzCausalWarning, SpecificationError, show_rows
 from ..panel import RegionPanel
 from .convergence import ESS_MIN, RHAT_MAX, convergence_diagnostics
-from .sampling import check_sampler, sample_nuts
+from .sampling import check_sampling, sample_nuts
+from ..text import literal_plot
 
 __all__ = ["hierarchical_elasticity", "ElasticityResult", "compare_models", "prior_sensitivity",
            "DEFAULT_PRIORS", "convergence_diagnostics"]
@@ -368,6 +369,7 @@ class ElasticityResult:
             lines.append(f"! {len(self.excluded)} region-year(s) not used (see .excluded)")
         return "\n".join(lines)
 
+    @literal_plot
     def plot(self, ax=None, hdi_prob: float = 0.9):
         """Forest plot: partial-pooling elasticities (intervals) beside the per-region least-squares
         ones, regions ordered by posterior mean, ``mu_beta`` shaded; returns the Axes."""
@@ -503,9 +505,10 @@ def hierarchical_elasticity(
         raise SpecificationError(f"time must be 'region_trend' or 'year_effects'; got {time!r}.")
     if likelihood not in ("normal", "student_t"):
         raise SpecificationError(f"likelihood must be 'normal' or 'student_t'; got {likelihood!r}.")
-    sampler = check_sampler(sampler)
-    if draws < 1 or tune < 0 or chains < 1:
-        raise SpecificationError(f"draws >= 1, tune >= 0 and chains >= 1 are needed; got {draws}, {tune}, {chains}.")
+    checked = check_sampling(draws=draws, tune=tune, chains=chains, target_accept=target_accept,
+                             random_seed=random_seed, progress=progress, sampler=sampler)
+    sampler, draws, tune, chains, random_seed = (checked["sampler"], checked["draws"], checked["tune"],
+                                                 checked["chains"], checked["random_seed"])
     prior_scales = _priors(priors)
     design = _design(panel, outcome, index, form, regions)
     model = _build_model(design, time, likelihood, prior_scales)

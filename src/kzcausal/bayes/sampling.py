@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import numbers
 import os
 import threading
 import warnings
@@ -43,9 +44,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import SpecificationError
+from ..errors import SpecificationError, check_count, check_flag, check_seed
 
-__all__ = ["SAMPLER_PACKAGES", "check_sampler", "sample_nuts", "quiet_pymc", "compiled_for_nutpie",
+__all__ = ["SAMPLER_PACKAGES", "check_sampler", "check_sampling", "sample_nuts", "quiet_pymc", "compiled_for_nutpie",
            "clear_compiled_models"]
 
 SAMPLER_PACKAGES = {"auto": None, "pymc": None, "nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
@@ -84,6 +85,39 @@ def quiet_pymc(quiet: bool):
         logger.setLevel(level)
 
 
+#: The caps of the sampling gate: draws and tuning steps per chain, chains, and the posterior's memory.
+MAX_DRAWS = 1_000_000
+MAX_CHAINS = 64
+MAX_POSTERIOR_BYTES = 4 * 2**30
+
+
+def check_sampling(*, draws: object, tune: object, chains: object, target_accept: object = 0.9,
+                   random_seed: object = None, progress: object = True, sampler: object = "auto",
+                   values_per_draw: int | None = None) -> dict:
+    """The one gate of every Bayesian model's sampling arguments, checked before a model is built: whole
+    numbers in range, ``target_accept`` in (0, 1), and, with ``values_per_draw`` (parameters kept per
+    draw), the posterior's memory ``draws x chains x values x 8 bytes`` under :data:`MAX_POSTERIOR_BYTES`."""
+    fix = "1,000 draws and 4 chains are plenty for a posterior summary"
+    out = dict(draws=check_count(draws, "draws", cap=MAX_DRAWS, unit_cost="one sampler step per chain", fix=fix),
+               tune=check_count(tune, "tune", minimum=0, cap=MAX_DRAWS, unit_cost="one sampler step per chain",
+                                fix="1,000 tuning steps are usual"),
+               chains=check_count(chains, "chains", cap=MAX_CHAINS, unit_cost="one sampler run", fix=fix),
+               random_seed=check_seed(random_seed), progress=check_flag(progress, "progress"),
+               sampler=check_sampler(sampler))
+    if isinstance(target_accept, bool) or not isinstance(target_accept, numbers.Real) \
+            or not 0 < float(target_accept) < 1:
+        raise SpecificationError(f"target_accept={target_accept!r}; it must be a number strictly between 0 and 1. "
+                                 "Fix: pass e.g. target_accept=0.9 (0.95-0.99 for hard posteriors).")
+    out["target_accept"] = float(target_accept)
+    if values_per_draw:
+        size = 8.0 * out["draws"] * out["chains"] * values_per_draw
+        if size > MAX_POSTERIOR_BYTES:
+            raise SpecificationError(f"draws={out['draws']:,} x chains={out['chains']:,} x {values_per_draw:,} values "
+                                     f"per draw would keep {size / 2**30:,.1f} GiB of posterior; the cap is "
+                                     f"{MAX_POSTERIOR_BYTES / 2**30:.0f} GiB. Fix: fewer draws or chains ({fix}).")
+    return out
+
+
 def sample_nuts(model, sampler: str, *, draws: int, tune: int, chains: int, target_accept: float, random_seed: int,
                 progress: bool):
     """Posterior draws of ``model`` with the chosen NUTS implementation (``check_sampler``), chains on
@@ -92,6 +126,10 @@ def sample_nuts(model, sampler: str, *, draws: int, tune: int, chains: int, targ
     ``observed_data`` and ``constant_data``."""
     import pymc as pm
 
+    values = sum(int(np.size(v)) for v in model.initial_point().values()) + sum(
+        int(np.prod(d.type.shape)) if all(isinstance(n, int) for n in d.type.shape) else 1 for d in model.deterministics)
+    check_sampling(draws=draws, tune=tune, chains=chains, target_accept=target_accept, random_seed=random_seed,
+                   progress=progress, sampler=sampler, values_per_draw=values)
     sampler = check_sampler(sampler)
     cores = min(chains, os.cpu_count() or 1)
     if sampler == "nutpie":

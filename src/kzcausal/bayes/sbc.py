@@ -17,9 +17,10 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import RegionPanel
-from ..errors import SpecificationError
+from ..errors import SpecificationError, check_count
 from .hierarchical import _build_model, _design, _prior_draws, _priors
-from .sampling import check_sampler, sample_nuts
+from .sampling import check_sampling, sample_nuts
+from ..text import literal_plot
 
 __all__ = ["simulation_based_calibration", "SBCResult"]
 
@@ -49,6 +50,7 @@ class SBCResult:
     def to_frame(self) -> pd.DataFrame:
         return self.ranks.copy()
 
+    @literal_plot
     def plot(self, axes=None):
         """Rank histograms with the 99% band of a uniform histogram; returns the Axes."""
         import matplotlib.pyplot as plt
@@ -106,12 +108,19 @@ def simulation_based_calibration(
     """
     from ..parallel import map_tasks
 
-    sampler = check_sampler(sampler)
+    checked = check_sampling(draws=draws, tune=tune, chains=chains, random_seed=random_seed, progress=progress,
+                             sampler=sampler)
+    sampler, draws, tune, chains = checked["sampler"], checked["draws"], checked["tune"], checked["chains"]
     if sampler not in ("pymc", "nutpie"):
-        raise SpecificationError(f"simulation-based calibration runs with sampler 'pymc' or 'nutpie'; got {sampler!r}.")
-    if n_fits < 1 or draws < 1 or tune < 0 or chains < 1 or thin < 1 or bins < 1:
-        raise SpecificationError(f"n_fits, draws, chains, thin and bins >= 1 and tune >= 0 are needed; got n_fits="
-                                 f"{n_fits}, draws={draws}, tune={tune}, chains={chains}, thin={thin}, bins={bins}.")
+        raise SpecificationError(f"simulation-based calibration runs with sampler 'pymc' or 'nutpie'; got {sampler!r}. "
+                                 "Fix: pass sampler='nutpie' or sampler='pymc'.")
+    n_fits = check_count(n_fits, "n_fits", cap=10_000, unit_cost="one posterior fit",
+                         fix="100 to 1,000 fits are usual for SBC")
+    thin = check_count(thin, "thin", cap=max(draws, 1), fix="thin below draws")
+    bins = check_count(bins, "bins", cap=1_000, fix="e.g. bins=20")
+    if n_fits * draws * chains > 10**9:
+        raise SpecificationError(f"n_fits x draws x chains = {n_fits * draws * chains:,} sampler steps is hours of "
+                                 "work; the cap is 1,000,000,000. Fix: fewer fits or draws.")
     design = _design(panel, outcome, index, form, None)
     prior_scales = _priors(priors)
     root = np.random.SeedSequence(random_seed)

@@ -15,8 +15,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..errors import DataQualityWarning
+from ..errors import DataQualityWarning, check_flag
 from ..panel import RegionPanel, canonical_region, read_panel
+from ..panel.regions import check_boundaries
 from ..panel.flows import FlowTable, read_flows
 from .simulate import SimulationTruth, simulate_panel
 
@@ -187,6 +188,8 @@ def load_migration_flows(boundaries: int = 2022, *, include_unreliable: bool = F
     >>> int(flows.to_frame().query("year == 2023")["flow"].sum())
     472227
     """
+    check_boundaries(boundaries)
+    check_flag(include_unreliable, "include_unreliable")
     table = _read_csv("bns_interregional_flows.csv")
     file = "bns_interregional_flows.csv"
     table["quality"] = table["Year"].map(lambda y: FLOW_QUALITY.get(int(y), ("",))[0])
@@ -211,7 +214,8 @@ def load_migration_flows(boundaries: int = 2022, *, include_unreliable: bool = F
                      "keeps it")
     flows = FlowTable(_data=data.reset_index(drop=True), sources=flows.sources, boundaries=2022,
                       dropped=dropped, notes=tuple(notes))
-    return flows if int(boundaries) == 2022 else flows.harmonize(int(boundaries))
+    boundaries = check_boundaries(boundaries)
+    return flows if boundaries == 2022 else flows.harmonize(boundaries)
 
 
 def region_centres(boundaries: int = 2022) -> pd.DataFrame:
@@ -225,7 +229,7 @@ def region_centres(boundaries: int = 2022) -> pd.DataFrame:
     table = _read_csv("region_centres.csv")
     start = table["from_boundaries"].fillna(-np.inf)
     end = table["to_boundaries"].fillna(np.inf)
-    boundaries = int(boundaries)
+    boundaries = check_boundaries(boundaries)
     regions = set(_regions_at(boundaries))
     rows = table[(start <= boundaries) & (boundaries <= end) & table["region"].isin(regions)]
     return rows.drop(columns=["from_boundaries", "to_boundaries"]).sort_values("region").reset_index(drop=True)
@@ -281,6 +285,8 @@ def load_kazakhstan(boundaries: int = 2021, *, migration: bool = False) -> Regio
     departures of the real BNS flows (see the datasets README): its values sit much
     closer to 1.
     """
+    boundaries = check_boundaries(boundaries)
+    check_flag(migration, "migration")
     grp = bns_grp()
     first_grp_year = 2010 if boundaries < 2018 else 2011 if boundaries < 2022 else 2021
     grp_frame = grp.to_frame()

@@ -6,14 +6,15 @@ say so and its summary starts with "SIMULATED DATA".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError
+from ..errors import SpecificationError, check_count, check_seed
 from ..panel import RegionPanel, read_panel
 
 __all__ = ["simulate_panel", "SimulationTruth"]
@@ -116,8 +117,46 @@ def simulate_panel(
     -------
     (RegionPanel, SimulationTruth)
     """
-    years = np.asarray(list(years), dtype=np.int64)
+    n_regions = check_count(n_regions, "n_regions", minimum=2, cap=1_000_000, unit_cost="one simulated region",
+                            fix="e.g. n_regions=17")
+    if isinstance(years, (str, bytes, numbers.Number)) or not isinstance(years, Iterable):
+        raise SpecificationError(f"years={years!r} is not a sequence of years. Fix: pass e.g. years=range(2009, 2024).")
+    years = list(years)
+    if len(years) > 1_000 or n_regions * len(years) > 10_000_000:
+        raise SpecificationError(f"{n_regions:,} regions x {len(years):,} years = {n_regions * len(years):,} region-years "
+                                 "is more than the simulator's cap of 10,000,000 (and 1,000 years). Fix: fewer regions "
+                                 "or years.")
+    if not all(isinstance(y, numbers.Integral) and not isinstance(y, bool) for y in years):
+        raise SpecificationError(f"years={years[:5]}...: every year must be a whole number. Fix: pass e.g. "
+                                 "years=range(2009, 2024).")
+    years = np.asarray(years, dtype=np.int64)
+    if cohorts is not None and not isinstance(cohorts, Mapping):
+        raise SpecificationError(f"cohorts={cohorts!r} is not a mapping. Fix: map first treated years to numbers of "
+                                 "regions, e.g. cohorts={2014: 6}.")
     cohorts = dict(cohorts) if cohorts is not None else {2014: 6}
+    wrong = [f"{g!r}: {n!r}" for g, n in cohorts.items()
+             if isinstance(g, bool) or not isinstance(g, numbers.Integral) or isinstance(n, bool)
+             or not isinstance(n, numbers.Integral)]
+    if wrong:
+        raise SpecificationError(f"cohorts: {wrong[:5]} are not whole years mapped to whole numbers of regions. Fix: "
+                                 "e.g. cohorts={2014: 6}.")
+    for name, value in dict(effect=effect, dynamic=dynamic, heterogeneity=heterogeneity, noise=noise,
+                            pretrend_size=pretrend_size, elasticity=elasticity, elasticity_sd=elasticity_sd,
+                            serial_correlation=serial_correlation).items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+            raise SpecificationError(f"{name}={value!r}; it must be a finite number. Fix: pass e.g. {name}=0.5.")
+    for name, value in dict(noise=noise, elasticity_sd=elasticity_sd).items():
+        if value < 0:
+            raise SpecificationError(f"{name}={value!r} is a standard deviation; it cannot be negative. Fix: pass "
+                                     f"{name}>=0.")
+    anticipation = check_count(anticipation, "anticipation", minimum=0, fix="0 for no anticipation")
+    check_seed(random_seed)
+    for g, value in (cohort_effects or {}).items():
+        if g not in cohorts:
+            raise SpecificationError(f"cohort_effects names {g!r}, which is not a cohort ({sorted(cohorts)}). Fix: use "
+                                     "the cohorts' first treated years as keys.")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+            raise SpecificationError(f"cohort_effects[{g!r}]={value!r}; it must be a finite number. Fix: e.g. 1.0.")
     _check_design(n_regions, years, cohorts, anticipation, pretrend, serial_correlation)
     rng = np.random.default_rng(random_seed)
     regions = np.array([f"Region {i:0{len(str(n_regions))}d}" for i in range(1, n_regions + 1)])
@@ -199,21 +238,22 @@ def simulate_panel(
 def _check_design(n_regions: int, years: np.ndarray, cohorts: dict[int, int], anticipation: int,
                   pretrend: str | None, serial_correlation: float) -> None:
     if n_regions < 2:
-        raise SpecificationError(f"n_regions={n_regions}; a panel needs at least 2 regions.")
+        raise SpecificationError(f"n_regions={n_regions}; a panel needs at least 2 regions. Fix: n_regions>=2.")
     if len(years) < 2 or np.any(np.diff(years) != 1):
-        raise SpecificationError("years must be at least two consecutive years, e.g. range(2009, 2024).")
+        raise SpecificationError("years must be at least two consecutive years. Fix: pass e.g. years=range(2009, 2024).")
     if sum(cohorts.values()) > n_regions or any(size < 0 for size in cohorts.values()):
         raise SpecificationError(f"cohorts {cohorts} assign {sum(cohorts.values())} regions; "
                                  f"only {n_regions} exist. Fix: lower the cohort sizes or raise n_regions.")
     outside = [c for c in cohorts if not years[0] <= c <= years[-1]]
     if outside:
-        raise SpecificationError(f"cohort years {outside} fall outside {years[0]}-{years[-1]}.")
+        raise SpecificationError(f"cohort years {outside} fall outside {years[0]}-{years[-1]}. Fix: give cohorts "
+                                 "inside the years, or widen years.")
     if not -1 < serial_correlation < 1:
-        raise SpecificationError(f"serial_correlation={serial_correlation}; it must lie in (-1, 1).")
+        raise SpecificationError(f"serial_correlation={serial_correlation}; it must lie in (-1, 1). Fix: e.g. 0.5.")
     if anticipation < 0:
         raise SpecificationError(f"anticipation={anticipation}; it must be >= 0 years.")
     if pretrend not in (None, "linear", "bump"):
-        raise SpecificationError(f"pretrend={pretrend!r}; use None, 'linear' or 'bump'.")
+        raise SpecificationError(f"pretrend={pretrend!r}. Fix: use None, 'linear' or 'bump'.")
 
 
 def _call_text(params: Mapping[str, object]) -> str:

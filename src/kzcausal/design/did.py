@@ -222,10 +222,18 @@ def check_anticipation(anticipation: object) -> int:
 def check_outcome_varies(values: np.ndarray, outcome: str) -> None:
     """A constant outcome has no effect to estimate: raise instead of returning 0 with a zero standard error."""
     finite = values[np.isfinite(values)]
-    if len(finite) and np.ptp(finite) <= 1e-12 * max(1.0, float(np.abs(finite).max())):
+    if not len(finite):
+        return
+    spread, size = float(np.ptp(finite)), float(np.abs(finite).max())
+    if spread <= 1e-12 * size or spread == 0:
         raise SpecificationError(f"outcome {outcome!r} is the same ({finite[0]:.6g}) in every row used, so there is "
                                  "no variation to estimate an effect from. Fix: check the column (a typo, a filled-in "
                                  "default, or the wrong variable).")
+    if spread < 1e-100 or size > 1e100:  # squares and cross-products would underflow or overflow in float64
+        raise SpecificationError(f"outcome {outcome!r} ranges over {spread:.3g} with values up to {size:.3g}: at this "
+                                 "scale the squared residuals of the standard errors underflow or overflow in floating "
+                                 "point. Fix: rescale the outcome (e.g. divide it by 10 to the power of its order of "
+                                 "magnitude) and scale the effect back.")
 
 
 def few_cluster_notes(n_clusters: int, n_treated: int, *, clustered: bool = True) -> list[str]:

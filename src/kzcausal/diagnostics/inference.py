@@ -233,6 +233,7 @@ def randomization_inference(
             values = np.concatenate([result.permuted(matrix[i:i + 4096]) for i in range(0, len(matrix), 4096)])
             how = "vectorized re-estimation"
         else:
+            _check_refit_cost(result, cohorts.index, matrix, statistic, exact)
             values = _refit_statistics(result, cohorts.index, matrix, statistic, progress)
             how = "re-estimation of every assignment"
     if region_of_unit is not None:
@@ -255,6 +256,28 @@ def randomization_inference(
                                observed=float(observed), distribution=values, p_value=p_value, statistic=statistic,
                                exact=exact, n_assignments=len(values))
 
+
+
+#: The longest randomization inference by re-estimation that runs without being asked for fewer draws (seconds).
+MAX_REFIT_SECONDS = 60.0
+
+
+def _check_refit_cost(result: EstimationResult, regions: pd.Index, matrix: np.ndarray, statistic: str,
+                      exact: bool) -> None:
+    """Time one re-estimation and refuse a run of all of them that would take more than MAX_REFIT_SECONDS."""
+    import time
+
+    started = time.perf_counter()
+    _refit_statistic(matrix[0], result=result, regions=regions, statistic=statistic)
+    seconds = (time.perf_counter() - started) * len(matrix)
+    if seconds > MAX_REFIT_SECONDS:
+        fit = max(1, int(MAX_REFIT_SECONDS / max(seconds / len(matrix), 1e-9)))
+        raise SpecificationError(
+            f"{len(matrix):,} {'assignments (exact enumeration)' if exact else 'draws'} x one re-estimation of "
+            f"{result.method} (~{seconds / len(matrix):.2f} s each) would take about {seconds / 60:,.0f} minutes "
+            f"(the cap is {MAX_REFIT_SECONDS / 60:.0f}). Fix: pass draws={min(max(fit, 19), 9999)} (a random sample "
+            "of assignments), or an estimator with a fast path (twfe, imputation_did, staggered_did without "
+            "covariates).")
 
 
 def _refit_statistics(result: EstimationResult, regions: pd.Index, matrix: np.ndarray, statistic: str,

@@ -17,14 +17,16 @@ from ..errors import (
     DroppedRowsWarning,
     HarmonizationError,
     HarmonizationWarning,
+    KzCausalWarning,
     PanelError,
     RegionNameError,
     SpecificationError,
     show_rows,
 )
+from ..text import clean, has_lone_surrogate, normal_name
 from .io import (MISSING_TOKENS, READ_MEMORY_FACTOR, check_fits_in_memory, check_read_options, is_year_label,
                  load_table, parse_numbers, percent_cells)
-from .regions import BOUNDARY_CHANGES, canonical_region, closest_regions
+from .regions import BOUNDARY_CHANGES, canonical_region, check_boundaries, closest_regions
 
 __all__ = ["RegionPanel", "read_panel", "COUNT_VARIABLES", "DERIVED_INDICATORS"]
 
@@ -171,7 +173,7 @@ class RegionPanel:
     def __getitem__(self, variable: str) -> pd.Series:
         """One variable as a Series indexed by (region, year)."""
         if variable not in self.variables:
-            raise KeyError(f"{variable!r} is not in the panel; variables: {self.variables}")
+            raise PanelError(f"{variable!r} is not in the panel; variables: {self.variables}. Fix: use one of them.")
         return self._data.set_index(["region", "year"])[variable].copy()
 
     def select(self, *variables: str) -> pd.DataFrame:
@@ -270,7 +272,7 @@ class RegionPanel:
             raise SpecificationError(
                 "harmonize() knows Kazakhstan's boundary changes only; this panel was read with "
                 "regions=None. Read it with regions='kazakhstan' (the default) to harmonize.")
-        boundaries = int(boundaries)
+        boundaries = check_boundaries(boundaries)
         data = self._data
         target = data["region"].to_numpy(dtype=object).copy()
         years = data["year"].to_numpy()
@@ -453,12 +455,17 @@ def read_panel(
     counts). The caller's DataFrame is never modified.
     """
     if missing not in ("raise", "drop"):
-        raise SpecificationError(f"missing={missing!r}; use 'raise' or 'drop'.")
+        raise SpecificationError(f"missing={missing!r}. Fix: use missing='raise' or missing='drop'.")
     if regions not in ("kazakhstan", None):
         raise SpecificationError(f"regions={regions!r}; use 'kazakhstan' or None (any unit names).")
     check_read_options(sheet=sheet, header_row=header_row, decimal=decimal)
     if not isinstance(allow_gaps, (bool, np.bool_)):
-        raise SpecificationError(f"allow_gaps={allow_gaps!r}; use True or False.")
+        raise SpecificationError(f"allow_gaps={allow_gaps!r}. Fix: use allow_gaps=True or allow_gaps=False.")
+    if isinstance(sources, str):  # one source, not one per letter
+        sources = (sources,)
+    if units is not None and not isinstance(units, Mapping):
+        raise SpecificationError(f"units={units!r} is not a mapping. Fix: map variables to their units, e.g. "
+                                 "units={'grp': 'million tenge'}.")
     if value is not None and not isinstance(value, str):
         raise SpecificationError(f"value={value!r}; pass the name of the wide table's variable as a string, "
                                  "e.g. value='grp'.")
@@ -557,9 +564,31 @@ def _raise_duplicate_columns(labels: pd.Index, where: str) -> None:
 
 
 def _stripped_labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes and whitespace-stripped unique labels (NaN has code -1); strips each label once."""
+    """Codes and normalized unique labels (NaN has code -1; :func:`kzcausal.text.normal_name`: NFC, one kind
+    of space, no zero-width characters), each label normalized once; labels that cannot be written as UTF-8
+    are refused."""
     codes, uniques = pd.factorize(values)
-    return codes, np.array([str(u).strip() for u in np.asarray(uniques, dtype=object)], dtype=object)
+    raw = [str(u) for u in np.asarray(uniques, dtype=object)]
+    broken = [u for u in raw if has_lone_surrogate(u)]
+    if broken:
+        raise PanelError(f"{len(broken)} label(s) hold lone surrogates, which are not text (a file decoded with "
+                         f"errors='surrogateescape'?): {[clean(u) for u in broken[:5]]}. Fix: re-read the file with "
+                         "its real encoding, or correct those names.")
+    if not raw:
+        return codes, np.array([], dtype=object)
+    normal = np.array([normal_name(u) for u in raw], dtype=object)
+    unique, first, inverse = np.unique(normal, return_index=True, return_inverse=True)
+    if len(unique) < len(normal):  # two spellings of one name (NFC/NFD, a no-break space): one label, said
+        spellings = {n: [r for r, m in zip(raw, normal) if m == n] for n in unique}
+        shown = [f"{clean(n)}: {[clean(r) for r in rs]}" for n, rs in spellings.items() if len(rs) > 1][:5]
+        warnings.warn(f"labels that differ only in Unicode form or invisible characters are read as one: {shown}",
+                      KzCausalWarning, stacklevel=4)
+    order = np.argsort(first, kind="stable")  # labels in order of first appearance, as pd.factorize gives them
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.where(codes >= 0, rank[inverse.ravel()][np.maximum(codes, 0)], -1)
+    labels = unique[order]
+    return codes, labels
 
 
 def _drop_repeated_headers_and_blank_rows(table: pd.DataFrame, region: str) -> tuple[pd.DataFrame, pd.DataFrame]:

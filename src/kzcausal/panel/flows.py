@@ -22,7 +22,7 @@ from ..errors import HarmonizationError, HarmonizationWarning, PanelError, Speci
 from .core import (RegionPanel, _check_overlapping_territory, _match_regions, _parse_years,
                    _raise_duplicate_columns, read_panel)
 from .io import check_read_options, load_table, parse_numbers, percent_cells
-from .regions import BOUNDARY_CHANGES
+from .regions import BOUNDARY_CHANGES, check_boundaries
 
 __all__ = ["FlowTable", "read_flows", "region_unit_at"]
 
@@ -130,7 +130,7 @@ class FlowTable:
         if self.regions_scheme != "kazakhstan":
             raise SpecificationError("harmonize() knows Kazakhstan's boundary changes only; these flows were read "
                                      "with regions=None.")
-        boundaries = int(boundaries)
+        boundaries = check_boundaries(boundaries)
         data = self._data
         for change in BOUNDARY_CHANGES:
             if boundaries < change.year:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 __all__ = [
@@ -80,7 +81,7 @@ KAZAKHSTAN_REGIONS: tuple[str, ...] = tuple(sorted(_REGIONS))
 
 def _normalize(name: str) -> str:
     """Case-, punctuation- and spacing-insensitive key for matching names."""
-    text = str(name).strip().lower().replace("ё", "е")
+    text = unicodedata.normalize("NFKC", str(name)).strip().lower().replace("ё", "е")  # NFD and full-width forms too
     text = re.sub(r"[\-–—'’`\".,()_/]", " ", text)
     return " ".join(text.split())
 
@@ -148,6 +149,19 @@ BOUNDARY_CHANGES: tuple[BoundaryChange, ...] = (
     BoundaryChange(2022, "Almaty region", ("Almaty region", "Zhetysu")),
     BoundaryChange(2022, "Karaganda", ("Karaganda", "Ulytau")),
 )
+
+
+def check_boundaries(boundaries: object) -> int:
+    """A year of region boundaries: a whole number between 1991 (independence) and 2100."""
+    import numbers
+
+    from ..errors import SpecificationError
+
+    if isinstance(boundaries, bool) or not isinstance(boundaries, numbers.Integral) or not 1991 <= boundaries <= 2100:
+        raise SpecificationError(f"boundaries={boundaries!r}; it is the year whose region boundaries to use, a whole "
+                                 "number (e.g. 2021 for the 17 regions, 2022 for the 20). Fix: pass e.g. "
+                                 "boundaries=2021.")
+    return int(boundaries)
 
 
 def regions_at(boundaries: int) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ from ..errors import KzCausalError, SpecificationError, check_alpha, check_count
 from ..panel import RegionPanel, read_panel
 from ..parallel import map_tasks
 from ..results import CheckResult, EstimationResult, axes_for
+from ..text import literal_plot
 
 __all__ = ["power_analysis", "PowerResult", "ErrorProcess", "estimate_error_process"]
 
@@ -128,6 +129,7 @@ class PowerResult(CheckResult):
             lines.append(f"  {row['estimator']} / {row['inference']}: {value}")
         return "\n".join([*lines, *(f"! {c}" for c in self.caveats)])
 
+    @literal_plot
     def plot(self, ax=None):
         """Power curves (power against effect) with the target power marked; returns the Axes."""
         ax = axes_for(ax, (7, 4))

@@ -12,7 +12,6 @@ the report and the rest still run.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import time
 import warnings
@@ -23,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import KzCausalError, SpecificationError
+from .. import text as _text
+from ..errors import KzCausalError, SpecificationError, check_flag, check_seed
 from ..panel import RegionPanel, canonical_region, read_panel
 from .tables import regression_table
 
@@ -121,6 +121,8 @@ def read_spec(path: str | Path) -> tuple[ReportSpec, dict]:
     """
     import yaml
 
+    if not isinstance(path, (str, Path)) or not str(path).strip():
+        raise SpecificationError(f"read_spec: path={path!r}. Fix: pass the path of the YAML specification file.")
     path = Path(path)
     if path.is_dir():
         raise SpecificationError(f"--spec {str(path)!r} is a directory. Fix: give the YAML file inside it.")
@@ -394,14 +396,22 @@ def _figure(ax_or_fig) -> str:
     import matplotlib.pyplot as plt
 
     fig = getattr(ax_or_fig, "figure", ax_or_fig)
+    _text.literal_figure(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _frame_html(frame: pd.DataFrame) -> str:
+    """A DataFrame as an HTML table, its labels and cells shown as text (:mod:`kzcausal.text`)."""
+    shown = frame.rename(index=_text.clean, columns=_text.clean)
+    shown = shown.apply(lambda col: col.map(_text.clean) if col.dtype == object else col)
+    return shown.to_html(escape=True)
+
+
 def _pre(text: str) -> str:
-    return f"<pre>{html.escape(text)}</pre>"
+    return f"<pre>{_text.html_block(text)}</pre>"
 
 
 def _fmt_p(p: float) -> str:
@@ -423,7 +433,7 @@ class _Run:
         start = time.perf_counter()
         if skip:
             section.status = "skipped"
-            section.html.append(f"<p class='gap'>Skipped: {html.escape(skip)}</p>")
+            section.html.append(f"<p class='gap'>Skipped: {_text.html_any(skip)}</p>")
         else:
             try:
                 with warnings.catch_warnings():
@@ -431,7 +441,7 @@ class _Run:
                     body(section)
             except KzCausalError as exc:
                 section.status = "not supported"
-                section.html.append(f"<p class='gap'>This check cannot run on this design: {html.escape(str(exc))}</p>")
+                section.html.append(f"<p class='gap'>This check cannot run on this design: {_text.html_any(str(exc))}</p>")
         section.seconds = time.perf_counter() - start
         self.sections.append(section)
         if not self.quiet:
@@ -467,9 +477,17 @@ def build_report(
     from ..planning import power_analysis
 
     if (panel is None) != (spec is None):
-        raise SpecificationError("give both panel and spec, or neither (the bundled Kazakhstan report).")
+        raise SpecificationError("give both panel and spec, or neither (the bundled Kazakhstan report). Fix: pass "
+                                 "both, e.g. build_report(panel, read_spec('spec.yaml')[0]).")
     if panel is None:
         panel, spec = default_spec()
+    if not isinstance(panel, RegionPanel) or not isinstance(spec, ReportSpec):
+        wrong = "panel" if not isinstance(panel, RegionPanel) else "spec"
+        raise SpecificationError(f"build_report: {wrong} is a {type(panel if wrong == 'panel' else spec).__name__}. "
+                                 "Fix: pass a RegionPanel (kz.read_panel) and a ReportSpec (read_spec('spec.yaml')[0]).")
+    fast, quiet = check_flag(fast, "fast"), check_flag(quiet, "quiet")
+    random_seed = check_seed(random_seed) if random_seed is not None else 2014
+    out = _output_folder(out_dir)
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -504,7 +522,7 @@ def build_report(
             res["twfe"] = did_2x2(panel, s.outcome, **design, fixed_effects=True, cov="cluster", **cluster, **alpha)
         else:
             sec.html.append("<p class='gap'>Paper 002's 2x2 needs one adoption year; the design is staggered "
-                            f"(cohorts {html.escape(str(sorted(cohorts.dropna().unique().tolist())))}), so only "
+                            f"(cohorts {_text.html_any(str(sorted(cohorts.dropna().unique().tolist())))}), so only "
                             "TWFE is shown.</p>")
             res["twfe"] = twfe(panel, s.outcome, **design, cov="cluster", **cluster, **covariates, **alpha)
         models["TWFE, region-clustered"] = res["twfe"]
@@ -597,7 +615,7 @@ def build_report(
         sec.html.append(_pre(fit.summary()))
         weights = fit.unit_weights.sort_values(ascending=False)
         sec.html.append("<p>Unit weights of the control regions and time weights of the pre-period years:</p>"
-                        + weights.round(3).to_frame().to_html() + fit.time_weights.round(3).to_frame().to_html())
+                        + _frame_html(weights.round(3).to_frame()) + _frame_html(fit.time_weights.round(3).to_frame()))
         sec.figures.append(_figure(fit.plot()))
 
     def synthetic_control_section(sec):
@@ -671,18 +689,42 @@ def build_report(
     verdict = _verdict(res, spec)
     timings = pd.Series({sec.title: sec.seconds for sec in run.sections}, name="seconds")
     html_path = tables_dir = None
-    if out_dir is not None:
-        out = Path(out_dir)
+    if out is not None:
         tables_dir = out / "tables"
         tables_dir.mkdir(parents=True, exist_ok=True)
         for name, table in run.tables.items():
             (tables_dir / f"{name}.md").write_text(table.to_markdown() + "\n", encoding="utf-8")
             (tables_dir / f"{name}.tex").write_text(table.to_latex() + "\n", encoding="utf-8")
-        (tables_dir / "verdict.md").write_text("\n".join(f"- {v}" for v in verdict) + "\n", encoding="utf-8")
+        (tables_dir / "verdict.md").write_text("\n".join(f"- {_text.markdown(v, None)}" for v in verdict) + "\n",
+                                               encoding="utf-8")
         html_path = out / "report.html"
         html_path.write_text(_html(spec, panel, run.sections, verdict, timings), encoding="utf-8")
     return Report(sections=run.sections, verdict=verdict, timings=timings, html_path=html_path,
                   tables_dir=tables_dir, results=res, did_checks=tuple(did_checks))
+
+
+def _output_folder(out_dir) -> Path | None:
+    """The folder the report writes into, checked before anything is computed: a path (not empty), not an
+    existing file, and under a folder that exists or can be made."""
+    if out_dir is None:
+        return None
+    if not isinstance(out_dir, (str, Path)) or not str(out_dir).strip():
+        raise SpecificationError(f"out_dir={out_dir!r} is not a folder name. Fix: pass the folder to write "
+                                 "report.html and tables/ into, e.g. out_dir='kzcausal-report'.")
+    out = Path(out_dir)
+    try:
+        if out.exists() and not out.is_dir():
+            raise SpecificationError(f"out_dir {str(out)!r} is a file, not a folder. Fix: choose another folder name.")
+        for parent in out.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise SpecificationError(f"out_dir {str(out)!r}: {str(parent)!r} is a file, so the folder cannot "
+                                             "be made. Fix: choose a path under a folder.")
+                break
+    except OSError as exc:
+        raise SpecificationError(f"out_dir {str(out)[:200]!r}: {exc.strerror}. Fix: choose a shorter or valid "
+                                 "path.") from None
+    return out
 
 
 def _check_design(panel: RegionPanel, spec: ReportSpec) -> tuple[pd.Series, tuple[str, ...]]:
@@ -739,7 +781,7 @@ def _migration_sections(run: _Run, random_seed: int) -> None:
         both = published.merge(totals, on=["region", "year"], suffixes=("_published", "_flows"))
         diff = (both["attractiveness_index_published"] - both["attractiveness_index_flows"]).abs()
         sec.html.append(f"<p>Arrivals, departures and the attractiveness index (arrivals / departures) from the "
-                        f"flows, {max(MIGRATION_YEARS)}, 17 regions:</p>" + latest.round(3).to_html())
+                        f"flows, {max(MIGRATION_YEARS)}, 17 regions:</p>" + _frame_html(latest.round(3)))
         sec.html.append(f"<p>Paper 000's printed index against arrivals / departures of these flows in the same "
                         f"region-years ({len(both)}): {int((diff <= 0.02).sum())} within ±0.02, mean |difference| "
                         f"{diff.mean():.3f}. The printed index is not this ratio; its values sit much closer to 1.</p>")
@@ -783,8 +825,8 @@ def _migration_sections(run: _Run, random_seed: int) -> None:
         res["serpin_flows"] = fits
         table = regression_table({"PPML": fits["ppml"], "log-linear": fits["ols"]}, stars=True, digits=3)
         run.tables["serpin_flows"] = table
-        sec.html.append(f"<p>Flows from the {len(sending)} sending regions ({html.escape(', '.join(sending))}) to the "
-                        f"{len(receiving)} receiving regions ({html.escape(', '.join(receiving))}) against all "
+        sec.html.append(f"<p>Flows from the {len(sending)} sending regions ({_text.html_any(', '.join(sending))}) to the "
+                        f"{len(receiving)} receiving regions ({_text.html_any(', '.join(receiving))}) against all "
                         "other pairs, 2010 before vs 2015-2024 after the programme (2014), pair and year "
                         "effects.</p>" + table.to_html())
         import matplotlib.pyplot as plt
@@ -961,7 +1003,7 @@ p.gap{color:#8a4b00;background:#fff6e6;padding:.4em}p.note{font-size:.8em;color:
 
 def _html(spec: ReportSpec, panel: RegionPanel, sections: list[Section], verdict: list[str],
           timings: pd.Series) -> str:
-    e = html.escape
+    e = _text.html_any
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(spec.title)}</title>"
              f"<style>{STYLE}</style></head><body><h1>{e(spec.title)}</h1>",
              f"<p>Outcome <code>{e(spec.outcome)}</code>; adoption year <code>{e(spec.first_treated)}</code>; "

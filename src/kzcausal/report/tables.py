@@ -7,25 +7,23 @@ number of observations, clusters, fixed effects and the covariance estimator.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .. import text as _text
 from ..errors import SpecificationError, check_count
 
 __all__ = ["regression_table", "RegressionTable"]
 
 STARS = ((0.01, "***"), (0.05, "**"), (0.1, "*"))
-LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                 "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
 
 
 def esc(text) -> str:
-    """Escape LaTeX's special characters."""
-    return "".join(LATEX_SPECIAL.get(c, c) for c in str(text))
+    """Escape LaTeX's special characters (:func:`kzcausal.text.latex`)."""
+    return _text.latex(text)
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,9 @@ class RegressionTable:
         return [[name, *values] for name, values in zip(self.footer.index, self.footer.to_numpy().tolist())]
 
     def to_text(self) -> str:
-        header = ["", *self.models]
-        body, foot = self._rows(), self._footer_rows()
+        header = ["", *map(_text.clean, self.models)]
+        body = [[_text.clean(c) for c in row] for row in self._rows()]
+        foot = [[_text.clean(c) for c in row] for row in self._footer_rows()]
         widths = [max(len(str(r[i])) for r in [header, *body, *foot]) for i in range(len(header))]
 
         def line(row):
@@ -62,12 +61,13 @@ class RegressionTable:
 
     def to_markdown(self) -> str:
         def line(row):
-            return "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
+            return "| " + " | ".join(_text.markdown(c) for c in row) + " |"
 
         out = [line(["", *self.models]), "|" + "---|" + "---:|" * len(self.models)]
         out += [line(r) for r in self._rows()]
-        out += [line([f"*{r[0]}*", *r[1:]]) for r in self._footer_rows()]
-        return "\n".join(out + ([""] + [f"_{n}_" for n in self.notes] if self.notes else []))
+        out += ["| " + " | ".join([f"*{_text.markdown(r[0])}*", *map(_text.markdown, r[1:])]) + " |"
+                for r in self._footer_rows()]
+        return "\n".join(out + ([""] + [f"_{_text.markdown(n, None)}_" for n in self.notes] if self.notes else []))
 
     def to_latex(self) -> str:
         def stars(text: str) -> str:                      # *** -> $^{***}$
@@ -83,10 +83,10 @@ class RegressionTable:
         out.append(r"\hline")
         out += [" & ".join(map(esc, r)) + r" \\" for r in self._footer_rows()]
         out += [r"\hline", r"\end{tabular}"]
-        return "\n".join(out + [f"% {n}" for n in self.notes])
+        return "\n".join(out + [f"% {_text.clean(n, None)}" for n in self.notes])
 
     def to_html(self) -> str:
-        e = html.escape
+        e = _text.html
         head = "".join(f"<th>{e(m)}</th>" for m in self.models)
         rows = []
         for term in self.terms:
@@ -96,7 +96,7 @@ class RegressionTable:
                         + "</tr>")
         foot = "".join(f"<tr class='footer'><th scope='row'>{e(r[0])}</th>" + "".join(f"<td>{e(c)}</td>" for c in r[1:])
                        + "</tr>" for r in self._footer_rows())
-        notes = "".join(f"<p class='note'>{e(n)}</p>" for n in self.notes)
+        notes = "".join(f"<p class='note'>{_text.html(n, None)}</p>" for n in self.notes)
         return (f"<table class='regression'><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
                 f"<tfoot>{foot}</tfoot></table>{notes}")
 
@@ -125,7 +125,15 @@ def regression_table(
         Terms to show, in order (default: every term, in order of first appearance).
     """
     check_count(digits, "digits", minimum=0, cap=12)
+    if isinstance(results, (str, bytes)) or not isinstance(results, (Mapping, Sequence)):
+        raise SpecificationError(f"regression_table: results is a {type(results).__name__}. Fix: pass a list of "
+                                 "results, or a dict model name -> result.")
+    if not isinstance(stars, bool):
+        raise SpecificationError(f"stars={stars!r}; it must be True or False. Fix: pass stars=True or stars=False.")
     named = dict(results) if isinstance(results, Mapping) else {f"({i + 1})": r for i, r in enumerate(results)}
+    if any(not isinstance(name, str) for name in named):
+        raise SpecificationError(f"regression_table: model names {[n for n in named if not isinstance(n, str)][:5]} "
+                                 "are not text. Fix: name the models with strings, e.g. {'TWFE': result}.")
     if not named:
         raise SpecificationError("regression_table needs at least one result.")
     for name, result in named.items():
