@@ -269,10 +269,15 @@ def test_number_formats_found_by_fuzzing():
 
 
 def test_decimal_mark_option():
-    """decimal='.' reads '1,234' as 1234 (by default a single comma is a decimal comma); decimal=',' reads '1.234'
-    as 1234; a cell that does not fit the mark is named."""
+    """By default a cell such as '1,234' takes the decimal mark the rest of its column shows ('1.5': a decimal
+    point, so '1,234' is 1234; alone a single comma is a decimal comma); decimal='.' reads '1,234' as 1234;
+    decimal=',' reads '1.234' as 1234; a cell that does not fit the mark is named."""
     frame = pd.DataFrame({"region": ["A", "B"], "year": [2010, 2010], "y": ["1,234", "1.5"]})
-    assert kz.read_panel(frame, regions=None)["y"].tolist() == [1.234, 1.5]
+    assert kz.read_panel(frame, regions=None)["y"].tolist() == [1234.0, 1.5]
+    assert kz.read_panel(frame.assign(y=["1,234", "2,5"]), regions=None)["y"].tolist() == [1.234, 2.5]
+    with pytest.raises(PanelError, match=r"mixes decimal marks.*'1,5'.*'0.15'.*'1.234'.*Fix: pass decimal="):
+        kz.read_panel(pd.DataFrame({"region": ["A", "B", "C"], "year": [2010] * 3, "y": ["1,5", "0.15", "1.234"]}),
+                      regions=None)
     assert kz.read_panel(frame, regions=None, decimal=".")["y"].tolist() == [1234.0, 1.5]
     with pytest.raises(PanelError, match=r"1\.5[\s\S]*decimal=','"):
         kz.read_panel(frame, regions=None, decimal=",")

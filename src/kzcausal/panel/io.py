@@ -427,7 +427,10 @@ def parse_numbers(values: pd.Series, column: str, *, decimal: str | None = None,
                   booleans: bool = True) -> np.ndarray:
     """Parse a column of cells to float: decimal commas, thousands separators, dashes for missing.
 
-    With ``decimal=None`` each cell is read by its shape: a single comma is a decimal comma
+    With ``decimal=None`` a cell that could be read either way (``1.234``, ``12,000``: one mark before three
+    digits) takes the decimal mark the other cells of its column show (``1.5`` in the column: ``12,000`` is
+    12000); a column whose cells show both marks beside such a cell is refused. Otherwise each cell is read
+    by its shape: a single comma is a decimal comma
     (``11,85`` -> 11.85), as in BNS and Russian-language tables; a single point is a decimal
     point; a separator repeated between groups of three digits separates thousands
     (``1.234.567``, ``1,234,567``); when both occur, the last one is the decimal mark
@@ -451,6 +454,7 @@ def parse_numbers(values: pd.Series, column: str, *, decimal: str | None = None,
         flags = values.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
         if flags.any():
             _raise_booleans(values, flags, column)
+    column_mark = _column_decimal(values, column) if decimal is None else None
     # Fast path: plain numbers parse in C; only the cells that fail need the slow rules.
     parsed = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan).copy()
     present = values.notna().to_numpy()
@@ -476,7 +480,55 @@ def parse_numbers(values: pd.Series, column: str, *, decimal: str | None = None,
         )
     retry[missing] = np.nan
     parsed[failed] = retry
+    return _read_ambiguous(values, parsed, column_mark)
+
+
+def _read_ambiguous(values: pd.Series, parsed: np.ndarray, mark: str | None) -> np.ndarray:
+    """Cells such as ``1.234`` or ``12,000`` read with the decimal mark the rest of their column shows."""
+    if mark is None:
+        return parsed
+    cells = values.map(lambda v: v.strip() if isinstance(v, str) else "")
+    ambiguous = cells.str.match(_AMBIGUOUS).to_numpy(dtype=bool)
+    if ambiguous.any():
+        text = cells[ambiguous].str.rstrip("%")
+        thousands = "." if mark == "," else ","
+        fixed = text.str.replace(thousands, "", regex=False).str.replace(mark, ".", regex=False)
+        parsed = parsed.copy()
+        parsed[ambiguous] = pd.to_numeric(fixed, errors="coerce").to_numpy(dtype=float)
     return parsed
+
+
+_AMBIGUOUS = re.compile(r"^[+-]?\d{1,3}[.,]\d{3}%?$")  # 1.234 or 12,000: a thousands group or a decimal mark
+
+
+def _column_decimal(values: pd.Series, column: str) -> str | None:
+    """The decimal mark a column's text cells show, for its cells that show none (``1.234``, ``12,000``).
+
+    A cell with both marks shows the last as decimal (``1,234.5``); a mark repeated between groups of three
+    digits is a thousands separator (``1.234.567``), so the other is decimal; one mark not followed by
+    exactly three digits is decimal (``1,5``, ``0.15``). ``1.234`` and ``12,000`` alone show nothing.
+    None when the column has no such cell or no cell shows a mark (each cell is then read by its shape); a
+    column with such cells whose other cells show both marks is refused, naming an example of each."""
+    text = values[values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)]
+    if text.empty:
+        return None
+    cells = pd.Series(pd.unique(text.str.replace(_SPACES, "", regex=True).str.strip()), dtype=object)
+    cells = cells[cells.str.contains(r"[.,]", regex=True)]
+    if cells.empty or not cells.str.match(_AMBIGUOUS).any():
+        return None  # every cell shows how to read it
+    dot, comma = cells.str.contains(".", regex=False), cells.str.contains(",", regex=False)
+    last_comma = cells.str.rfind(",") > cells.str.rfind(".")
+    ambiguous = cells.str.match(_AMBIGUOUS)
+    comma_decimal = (dot & comma & last_comma) | (cells.str.count(r"\.") > 1) | (comma & ~dot & ~ambiguous
+                                                                             & (cells.str.count(",") == 1))
+    point_decimal = (dot & comma & ~last_comma) | (cells.str.count(",") > 1) | (dot & ~comma & ~ambiguous
+                                                                            & (cells.str.count(r"\.") == 1))
+    if comma_decimal.any() and point_decimal.any():
+        example = cells[ambiguous].iloc[0]
+        raise PanelError(f"column {column!r} mixes decimal marks: {cells[comma_decimal].iloc[0]!r} has a decimal "
+                         f"comma and {cells[point_decimal].iloc[0]!r} a decimal point, so {example!r} could be read "
+                         "either way. Fix: pass decimal=',' or decimal='.' to say which, or correct the cells.")
+    return "," if comma_decimal.any() else "." if point_decimal.any() else None
 
 
 def _parse_cell(cell: str, decimal: str | None) -> float:
