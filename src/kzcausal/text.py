@@ -20,6 +20,7 @@ __all__ = ["clean", "normal_name", "has_lone_surrogate", "html", "html_any", "ht
 #: The longest name an output shows in full.
 MAX_NAME = 200
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029\x85]+")
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
 _LATEX = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
@@ -31,7 +32,7 @@ def clean(text: object, limit: int | None = MAX_NAME) -> str:
     """``text`` as one printable line: NFC, breaks as spaces, control characters and lone surrogates as
     ``\\uXXXX``, at most ``limit`` characters (``None``: no limit) with the cut marked."""
     value = str(text)
-    value = "".join(c if not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in value)
+    value = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
     value = unicodedata.normalize("NFC", _BREAKS.sub(" ", value))
     value = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") and c not in "\u200d" else c
                     for c in value)
@@ -52,7 +53,7 @@ def normal_name(name: str) -> str:
 
 def has_lone_surrogate(name: str) -> bool:
     """Whether ``name`` holds a lone surrogate (text that cannot be written as UTF-8)."""
-    return any(0xD800 <= ord(c) <= 0xDFFF for c in str(name))
+    return _SURROGATE.search(str(name)) is not None
 
 
 def html(text: object, limit: int | None = MAX_NAME) -> str:

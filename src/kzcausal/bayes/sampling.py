@@ -91,13 +91,15 @@ MAX_CHAINS = 64
 MAX_POSTERIOR_BYTES = 4 * 2**30
 
 
+_FEWER = "1,000 draws and 4 chains are plenty for a posterior summary"
+
+
 def check_sampling(*, draws: object, tune: object, chains: object, target_accept: object = 0.9,
-                   random_seed: object = None, progress: object = True, sampler: object = "auto",
-                   values_per_draw: int | None = None) -> dict:
+                   random_seed: object = None, progress: object = True, sampler: object = "auto") -> dict:
     """The one gate of every Bayesian model's sampling arguments, checked before a model is built: whole
-    numbers in range, ``target_accept`` in (0, 1), and, with ``values_per_draw`` (parameters kept per
-    draw), the posterior's memory ``draws x chains x values x 8 bytes`` under :data:`MAX_POSTERIOR_BYTES`."""
-    fix = "1,000 draws and 4 chains are plenty for a posterior summary"
+    numbers in range and ``target_accept`` in (0, 1). The posterior's memory is checked by
+    :func:`sample_nuts` once the model's size is known."""
+    fix = _FEWER
     out = dict(draws=check_count(draws, "draws", cap=MAX_DRAWS, unit_cost="one sampler step per chain", fix=fix),
                tune=check_count(tune, "tune", minimum=0, cap=MAX_DRAWS, unit_cost="one sampler step per chain",
                                 fix="1,000 tuning steps are usual"),
@@ -109,13 +111,18 @@ def check_sampling(*, draws: object, tune: object, chains: object, target_accept
         raise SpecificationError(f"target_accept={target_accept!r}; it must be a number strictly between 0 and 1. "
                                  "Fix: pass e.g. target_accept=0.9 (0.95-0.99 for hard posteriors).")
     out["target_accept"] = float(target_accept)
-    if values_per_draw:
-        size = 8.0 * out["draws"] * out["chains"] * values_per_draw
-        if size > MAX_POSTERIOR_BYTES:
-            raise SpecificationError(f"draws={out['draws']:,} x chains={out['chains']:,} x {values_per_draw:,} values "
-                                     f"per draw would keep {size / 2**30:,.1f} GiB of posterior; the cap is "
-                                     f"{MAX_POSTERIOR_BYTES / 2**30:.0f} GiB. Fix: fewer draws or chains ({fix}).")
     return out
+
+
+def _check_posterior_size(model, draws: int, chains: int) -> None:
+    """Refuse a posterior of ``draws x chains x values per draw x 8 bytes`` over :data:`MAX_POSTERIOR_BYTES`."""
+    values = sum(int(np.size(v)) for v in model.initial_point().values()) + sum(
+        int(np.prod(d.type.shape)) if all(isinstance(n, int) for n in d.type.shape) else 1 for d in model.deterministics)
+    size = 8.0 * draws * chains * values
+    if size > MAX_POSTERIOR_BYTES:
+        raise SpecificationError(f"draws={draws:,} x chains={chains:,} x {values:,} values per draw would keep "
+                                 f"{size / 2**30:,.1f} GiB of posterior; the cap is {MAX_POSTERIOR_BYTES / 2**30:.0f} "
+                                 f"GiB. Fix: fewer draws or chains ({_FEWER}).")
 
 
 def sample_nuts(model, sampler: str, *, draws: int, tune: int, chains: int, target_accept: float, random_seed: int,
@@ -126,10 +133,7 @@ def sample_nuts(model, sampler: str, *, draws: int, tune: int, chains: int, targ
     ``observed_data`` and ``constant_data``."""
     import pymc as pm
 
-    values = sum(int(np.size(v)) for v in model.initial_point().values()) + sum(
-        int(np.prod(d.type.shape)) if all(isinstance(n, int) for n in d.type.shape) else 1 for d in model.deterministics)
-    check_sampling(draws=draws, tune=tune, chains=chains, target_accept=target_accept, random_seed=random_seed,
-                   progress=progress, sampler=sampler, values_per_draw=values)
+    _check_posterior_size(model, draws, chains)  # the arguments were checked by check_sampling
     sampler = check_sampler(sampler)
     cores = min(chains, os.cpu_count() or 1)
     if sampler == "nutpie":

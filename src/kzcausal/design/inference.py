@@ -65,14 +65,14 @@ def cluster_column(frame: pd.DataFrame, cluster: str | Mapping | pd.Series | Non
     if isinstance(cluster, (Mapping, pd.Series)):
         from .assignment import keyed_by_region
 
-        known = pd.unique(frame["region"]) if regions is None else regions
-        labels = pd.Series(keyed_by_region(cluster.items(), known, "cluster"), dtype=object)
-        regions = pd.unique(frame["region"])
+        present = pd.unique(frame["region"])
+        labels = pd.Series(keyed_by_region(cluster.items(), present if regions is None else regions, "cluster"),
+                           dtype=object)
         empty = [r for r, v in labels.items() if isinstance(v, str) and not v.strip()]
         if empty:
             raise SpecificationError(f"cluster: region(s) {empty[:5]} have an empty label ''. Fix: give every region "
                                      "its cluster's name.")
-        unmapped = [r for r in regions if r not in labels.index or pd.isna(labels.get(r))]
+        unmapped = [r for r in present if r not in labels.index or pd.isna(labels.get(r))]
         if unmapped:
             raise SpecificationError(f"cluster: the mapping gives no cluster to region(s) {unmapped[:5]}"
                                      f"{' ...' if len(unmapped) > 5 else ''}. Fix: map every region of the panel "

@@ -141,12 +141,7 @@ def check_rows(rows: object, *, like: pd.DataFrame, outcome: str, own_outcome: s
         raise SpecificationError(f"refit: outcome {outcome!r} is not numeric (dtype {values.dtype})"
                                  + (f"; these are not numbers:\n{show_rows(bad)}\n" if len(bad) else ". ")
                                  + "Fix: convert it to numbers (pd.to_numeric) before the re-fit.")
-    infinite = np.isinf(values.to_numpy(float))
-    if infinite.any():
-        raise SpecificationError(f"refit: outcome {outcome!r} is infinite in {int(infinite.sum())} row(s):\n"
-                                 f"{show_rows(rows.loc[infinite, ['region', 'year', outcome]])}\n"
-                                 "Fix: correct them or set them to NaN (rows with a missing outcome are left out, "
-                                 "with a note).")
+    _refuse_infinite(rows, [outcome])
     rows, dropped = _drop_missing(rows, [outcome], warn=warn)
     return rows, (*recoded, *dropped)
 

@@ -514,11 +514,11 @@ def _column_decimal(values: pd.Series, column: str) -> str | None:
         return None
     cells = pd.Series(pd.unique(text.str.replace(_SPACES, "", regex=True).str.strip()), dtype=object)
     cells = cells[cells.str.contains(r"[.,]", regex=True)]
-    if cells.empty or not cells.str.match(_AMBIGUOUS).any():
+    ambiguous = cells.str.match(_AMBIGUOUS)
+    if not ambiguous.any():
         return None  # every cell shows how to read it
     dot, comma = cells.str.contains(".", regex=False), cells.str.contains(",", regex=False)
     last_comma = cells.str.rfind(",") > cells.str.rfind(".")
-    ambiguous = cells.str.match(_AMBIGUOUS)
     comma_decimal = (dot & comma & last_comma) | (cells.str.count(r"\.") > 1) | (comma & ~dot & ~ambiguous
                                                                              & (cells.str.count(",") == 1))
     point_decimal = (dot & comma & ~last_comma) | (cells.str.count(",") > 1) | (dot & ~comma & ~ambiguous
